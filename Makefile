@@ -1,0 +1,50 @@
+# polo_fast: two commands on a fresh machine: `make bench` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+CC     ?= cc
+CFLAGS_C := -std=c99 -O2 -Wall -Wextra -Werror
+
+.PHONY: all venv test bench bench-sign bench-roundtrip lint typecheck clean sysdeps
+
+all: venv
+
+# libcrypto headers come from Debian (libssl-dev); install them only when missing.
+sysdeps:
+	@if ! printf '#include <openssl/evp.h>\nint main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -lcrypto 2>/dev/null; then \
+		echo "installing libssl-dev (OpenSSL headers) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev openssl curl; \
+	fi
+
+$(STAMP): pyproject.toml setup.py csrc/polo_sign.c csrc/polo_sign.h polo_fast/_ffi_build.py | sysdeps
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test,bench,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check polo_fast tests benchmarks
+	$(VENV)/bin/ruff format --check polo_fast tests benchmarks
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+benchmarks/floor_sign: benchmarks/floor_sign.c csrc/polo_sign.c csrc/polo_sign.h
+	$(CC) $(CFLAGS_C) -Icsrc -o $@ benchmarks/floor_sign.c csrc/polo_sign.c -lcrypto
+
+bench-sign: venv benchmarks/floor_sign
+	./benchmarks/floor_sign
+	$(PY) -m pytest benchmarks/bench_sign.py --benchmark-only --benchmark-columns=median,iqr,mean,ops -q
+
+bench: bench-sign
+
+clean:
+	rm -rf build dist *.egg-info polo_fast/_polo_sign*.so polo_fast/_polo_sign.c benchmarks/floor_sign .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-out
+	rm -rf $(VENV)
