@@ -235,7 +235,8 @@ _TABLE: tuple[Command, ...] = (
     Command("returnBalances", _PRV, (), False, "Available exchange-account balances."),
     Command(
         "returnCompleteBalances", _PRV,
-        (Param("account", Kind.ACCOUNT, False, choices=("all",), doc="'all' adds margin and lending"),),
+        (Param("account", Kind.ACCOUNT, False, choices=("all",),
+               doc="'all' adds margin and lending"),),
         False, "Available, on-order and BTC value per currency.",
     ),
     Command("returnDepositAddresses", _PRV, (), False, "Deposit addresses per currency."),
@@ -245,7 +246,7 @@ _TABLE: tuple[Command, ...] = (
         "Deposits, withdrawals and adjustments in a time range.",
     ),
     # -- private: orders (§8.3) -------------------------------------------------------------
-    Command("returnOpenOrders", _PRV, (_pair_or_all(),), False, "Open orders of one or all markets."),
+    Command("returnOpenOrders", _PRV, (_pair_or_all(),), False, "Open orders, one or all markets."),
     Command(
         "returnTradeHistory", _PRV,
         (_pair_or_all(), _ts("start", False), _ts("end", False),
