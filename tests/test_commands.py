@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -22,7 +23,10 @@ def _section(text: str, start: str, end: str) -> str:
 
 def _spec_rows() -> tuple[dict[str, tuple[set[str], set[str]]], dict[str, tuple[bool, str, str]]]:
     if not SPEC.exists():
-        pytest.fail(f"the API spec is missing at {SPEC} (CI lays ../shared beside the checkout)")
+        # .ci/run sets POLO_FAST_REQUIRE_SPEC=1: there ../shared always lies beside the clone.
+        if os.environ.get("POLO_FAST_REQUIRE_SPEC") == "1":
+            pytest.fail(f"the API spec is missing at {SPEC}")
+        pytest.skip(f"the API spec is not beside this checkout ({SPEC})")
     text = SPEC.read_text(encoding="utf-8")
     public: dict[str, tuple[set[str], set[str]]] = {}
     for line in _section(text, "## 7. Public commands", "### 7.1").splitlines():
