@@ -48,3 +48,6 @@ bench: bench-sign
 clean:
 	rm -rf build dist *.egg-info polo_fast/_polo_sign*.so polo_fast/_polo_sign.c benchmarks/floor_sign .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-out
 	rm -rf $(VENV)
+
+# Hardening and release targets: wheel, asan, valgrind, fuzz, soak.
+include mk/hardening.mk
