@@ -1,0 +1,12 @@
+"""Test infrastructure that ships with polo_fast: the stand-in exchange and the WAN emulator.
+
+``StandInExchange`` is a faithful local Poloniex (legacy HTTP API) on loopback;
+``WanProxy`` delays a TCP connection by a chosen round-trip time (``PROFILES``).
+"""
+
+from __future__ import annotations
+
+from polo_fast.testing.exchange import StandInExchange
+from polo_fast.testing.wan import PROFILES, WanProxy
+
+__all__ = ["PROFILES", "StandInExchange", "WanProxy"]
