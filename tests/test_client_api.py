@@ -1,0 +1,51 @@
+"""The generated command methods: up to date with the table, one per command, right shape."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from pathlib import Path
+
+from polo_fast import _api
+from polo_fast.client import Client
+from polo_fast.commands import ALL_COMMANDS, Kind
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _generator() -> object:
+    spec = importlib.util.spec_from_file_location("gen_api", ROOT / "tools" / "gen_api.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_file_is_up_to_date() -> None:
+    gen = _generator()
+    assert (ROOT / "polo_fast" / "_api.py").read_text() == gen.render(), (  # type: ignore[attr-defined]
+        "polo_fast/_api.py is out of date with polo_fast/commands.py: "
+        "run python tools/gen_api.py"
+    )
+
+
+def test_one_async_method_per_command_with_table_arguments() -> None:
+    for cmd in ALL_COMMANDS:
+        method = getattr(Client, cmd.method)
+        assert inspect.iscoroutinefunction(method), cmd.method
+        assert method.__qualname__.startswith(_api.CommandMethods.__name__)
+        params = list(inspect.signature(method).parameters.values())[1:]
+        required = [p.arg for p in cmd.params if p.required]
+        optional = [p.arg for p in cmd.params if not p.required]
+        assert [p.name for p in params] == required + optional
+        for sp, tp in zip(params, [p for p in cmd.params if p.required]
+                          + [p for p in cmd.params if not p.required], strict=True):
+            if tp.required:
+                assert sp.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+                assert sp.default is inspect.Parameter.empty
+            else:
+                assert sp.kind is inspect.Parameter.KEYWORD_ONLY
+                assert sp.default is (False if tp.kind is Kind.FLAG else None)
+            if tp.kind is Kind.FLAG:
+                assert sp.annotation == "bool"
+        assert method.__doc__ and cmd.name in method.__doc__
