@@ -30,8 +30,8 @@ test: venv
 	$(PY) -m pytest -q
 
 lint: venv
-	$(VENV)/bin/ruff check polo_fast tests benchmarks
-	$(VENV)/bin/ruff format --check polo_fast tests benchmarks
+	$(VENV)/bin/ruff check polo_fast tests benchmarks tools
+	$(VENV)/bin/ruff format --check polo_fast tests benchmarks tools
 
 typecheck: venv
 	$(VENV)/bin/mypy
@@ -42,6 +42,9 @@ benchmarks/floor_sign: benchmarks/floor_sign.c csrc/polo_sign.c csrc/polo_sign.h
 bench-sign: venv benchmarks/floor_sign
 	./benchmarks/floor_sign
 	$(PY) -m pytest benchmarks/bench_sign.py --benchmark-only --benchmark-columns=median,iqr,mean,ops -q
+
+bench-roundtrip: venv
+	$(PY) benchmarks/bench_roundtrip.py
 
 bench: bench-sign
 

@@ -17,12 +17,39 @@ _LAZY = {
     "NonceSource": "polo_fast.nonce",
     "FileNonce": "polo_fast.nonce",
     "Client": "polo_fast.client",
+    "PoloniexError": "polo_fast.errors",
+    "PoloniexArgumentError": "polo_fast.errors",
+    "ExchangeError": "polo_fast.errors",
+    "NonceError": "polo_fast.errors",
+    "TransportError": "polo_fast.errors",
+    "MayHaveExecutedError": "polo_fast.errors",
 }
 
-__all__ = ["Client", "FileNonce", "NonceSource", "Signer", "__version__", "sign"]
+__all__ = [
+    "Client",
+    "ExchangeError",
+    "FileNonce",
+    "MayHaveExecutedError",
+    "NonceError",
+    "NonceSource",
+    "PoloniexArgumentError",
+    "PoloniexError",
+    "Signer",
+    "TransportError",
+    "__version__",
+    "sign",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from polo_fast.client import Client
+    from polo_fast.errors import (
+        ExchangeError,
+        MayHaveExecutedError,
+        NonceError,
+        PoloniexArgumentError,
+        PoloniexError,
+        TransportError,
+    )
     from polo_fast.nonce import FileNonce, NonceSource
     from polo_fast.signing import Signer, sign
 
