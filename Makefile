@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CC     ?= cc
 CFLAGS_C := -std=c99 -O2 -Wall -Wextra -Werror
 
-.PHONY: all venv test bench bench-sign bench-roundtrip lint typecheck clean sysdeps
+.PHONY: all venv test bench bench-sign bench-roundtrip bench-latency lint typecheck clean sysdeps
 
 all: venv
 
@@ -46,7 +46,11 @@ bench-sign: venv benchmarks/floor_sign
 bench-roundtrip: venv
 	$(PY) benchmarks/bench_roundtrip.py
 
-bench: bench-sign
+bench-latency: venv
+	$(PY) -m polo_fast bench --out bench-out
+
+# The main job: the stand-in exchange, the WAN profiles, every client side by side.
+bench: bench-latency
 
 clean:
 	rm -rf build dist *.egg-info polo_fast/_polo_sign*.so polo_fast/_polo_sign.c benchmarks/floor_sign .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-out

@@ -1,0 +1,267 @@
+"""The clients under test, by name: polo_fast's three faces, the competitors, the floor.
+
+Each entry of :data:`CLIENTS` builds a :class:`~polo_fast.bench.conn.Conn` for a target and
+a list of (key, secret) pairs: one pair for the latency phases, four for the parallel phase
+(a client that spreads calls over a key pool gets all four at once, ``pooled=True``; the
+others get one instance per key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from polo_fast.bench.competitors import AiohttpBot, PythonPoloniex, RequestsBot
+from polo_fast.bench.conn import Conn, SyncConn, Target
+from polo_fast.bench.floor import FloorConn
+
+__all__ = [
+    "CLIENTS",
+    "DEFAULT_CLIENTS",
+    "ClientSpec",
+    "PoloFastAsync",
+    "PoloFastCompat",
+    "PoloFastSync",
+]
+
+KeyList = Sequence[tuple[str, str]]
+
+
+def _order_number(out: Any) -> str:
+    if isinstance(out, dict) and "orderNumber" in out:
+        return str(out["orderNumber"])
+    from polo_fast.bench.conn import BenchClientError
+
+    raise BenchClientError(f"buy answered without an orderNumber: {str(out)[:200]}")
+
+
+class PoloFastAsync(Conn):
+    """``polo_fast.Client`` (async), warmed with ``warm_up()``; one client over all keys."""
+
+    name = "polo_fast"
+
+    def __init__(self, target: Target, keys: KeyList) -> None:
+        self.target = target
+        self._keys = list(keys)
+        self.client: Any = None
+
+    async def start(self) -> None:
+        """Create and enter the client (its ``__aenter__`` opens no connection to time)."""
+        from polo_fast.client import Client
+
+        t = self.target
+        kw: dict[str, Any] = {
+            "url": t.url,
+            "ca_path": t.ca_path,
+            "rate_limit": t.rate_limit,
+            "nonce_scale": t.nonce_scale,
+        }
+        if len(self._keys) == 1:
+            key, secret = self._keys[0]
+            client = Client(key, secret, **kw)
+        else:
+            client = Client(keys=self._keys, **kw)
+        self.client = await client.__aenter__()
+
+    async def warm_up(self) -> None:
+        """``await client.warm_up(n)``: open and handshake every key lane ahead of time."""
+        await self.client.warm_up(len(self._keys))
+
+    async def balances(self) -> None:
+        """``await client.return_balances()``."""
+        await self.client.return_balances()
+
+    async def buy(self, seq: int) -> str:
+        """``await client.buy(pair, rate, amount, post_only=True)``."""
+        t = self.target
+        return _order_number(await self.client.buy(t.pair, t.rate, t.amount, post_only=True))
+
+    async def cancel(self, ref: str) -> None:
+        """``await client.cancel_order(order_number=ref)``."""
+        await self.client.cancel_order(order_number=ref)
+
+    async def close(self) -> None:
+        """Leave the client's context."""
+        if self.client is not None:
+            await self.client.__aexit__(None, None, None)
+            self.client = None
+
+
+class PoloFastSync(SyncConn):
+    """``polo_fast.sync.Client``: the blocking face (its own loop thread)."""
+
+    name = "polo_fast-sync"
+
+    def __init__(self, target: Target, keys: KeyList) -> None:
+        self.target = target
+        self._keys = list(keys)
+        self.client: Any = None
+
+    async def start(self) -> None:
+        """Create the blocking client."""
+        from polo_fast.sync import Client
+
+        t = self.target
+        kw: dict[str, Any] = {
+            "url": t.url,
+            "ca_path": t.ca_path,
+            "rate_limit": t.rate_limit,
+            "nonce_scale": t.nonce_scale,
+        }
+        if len(self._keys) == 1:
+            key, secret = self._keys[0]
+            client = Client(key, secret, **kw)
+        else:
+            client = Client(keys=self._keys, **kw)
+        enter = getattr(client, "__enter__", None)
+        self.client = enter() if enter is not None else client
+
+    def do_warm_up(self) -> None:
+        """``client.warm_up()``."""
+        self.client.warm_up(len(self._keys))
+
+    def do_balances(self) -> None:
+        """``client.return_balances()``."""
+        self.client.return_balances()
+
+    def do_buy(self, seq: int) -> str:
+        """``client.buy(pair, rate, amount, post_only=True)``."""
+        t = self.target
+        return _order_number(self.client.buy(t.pair, t.rate, t.amount, post_only=True))
+
+    def do_cancel(self, ref: str) -> None:
+        """``client.cancel_order(order_number=ref)``."""
+        self.client.cancel_order(order_number=ref)
+
+    def do_close(self) -> None:
+        """Close the client (and its loop thread)."""
+        client, self.client = self.client, None
+        if client is None:
+            return
+        exit_ = getattr(client, "__exit__", None)
+        if exit_ is not None:
+            exit_(None, None, None)
+        else:
+            client.close()
+
+
+class PoloFastCompat(SyncConn):
+    """``polo_fast.compat.poloniex.Poloniex``: python-poloniex's API on polo_fast."""
+
+    name = "polo_fast-compat"
+
+    def __init__(self, target: Target, keys: KeyList) -> None:
+        self.target = target
+        self._key, self._secret = keys[0]
+        self.client: Any = None
+
+    async def start(self) -> None:
+        """Create the drop-in client, pointed at the target."""
+        from polo_fast.compat.poloniex import Poloniex
+
+        t = self.target
+        kw: dict[str, Any] = {
+            "url": t.url,
+            "ca_path": t.ca_path,
+            "rate_limit": t.rate_limit,
+            "coach": t.real,
+        }
+        if t.real:
+            kw["nonce_scale"] = t.nonce_scale
+        self.client = Poloniex(self._key, self._secret, **kw)
+
+    def do_warm_up(self) -> None:
+        """``warm_up()`` where the drop-in offers it, else its polo_fast client's ``warm_up()``.
+
+        (A python-poloniex bot has no warm-up call; one switched to polo_fast can add it.)
+        """
+        warm = getattr(self.client, "warm_up", None)
+        if warm is None:
+            inner = getattr(self.client, "_sync_client", None)
+            warm = inner().warm_up if inner is not None else None
+        if warm is not None:
+            warm()
+        else:
+            self.client.returnOrderBook(self.target.pair, depth=1)
+
+    def do_balances(self) -> None:
+        """``returnBalances()``."""
+        self.client.returnBalances()
+
+    def do_buy(self, seq: int) -> str:
+        """``buy(pair, rate, amount, orderType='postOnly')``."""
+        t = self.target
+        return _order_number(self.client.buy(t.pair, t.rate, t.amount, orderType="postOnly"))
+
+    def do_cancel(self, ref: str) -> None:
+        """``cancelOrder(ref)``."""
+        self.client.cancelOrder(ref)
+
+    def do_close(self) -> None:
+        """Close the drop-in client."""
+        client, self.client = self.client, None
+        close = getattr(client, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """One client under test.
+
+    Attributes:
+        name: the ``--clients`` name.
+        label: one line for the table's legend.
+        make: builds a Conn for a target and its keys.
+        pooled: True if one instance spreads calls over all parallel-phase keys.
+        polo_fast: True for polo_fast's own faces.
+    """
+
+    name: str
+    label: str
+    make: Callable[[Target, KeyList], Conn]
+    pooled: bool = False
+    polo_fast: bool = False
+
+
+def _single(cls: Callable[[Target, str, str], Conn]) -> Callable[[Target, KeyList], Conn]:
+    def make(target: Target, keys: KeyList) -> Conn:
+        key, secret = keys[0]
+        return cls(target, key, secret)
+
+    return make
+
+
+CLIENTS: dict[str, ClientSpec] = {
+    s.name: s
+    for s in (
+        ClientSpec(
+            "polo_fast",
+            "polo_fast.Client (async, lean lane, warm_up)",
+            PoloFastAsync,
+            pooled=True,
+            polo_fast=True,
+        ),
+        ClientSpec(
+            "polo_fast-sync",
+            "polo_fast.sync.Client (blocking)",
+            PoloFastSync,
+            pooled=True,
+            polo_fast=True,
+        ),
+        ClientSpec(
+            "polo_fast-compat",
+            "polo_fast.compat.poloniex.Poloniex (drop-in)",
+            PoloFastCompat,
+            polo_fast=True,
+        ),
+        ClientSpec("python-poloniex", "poloniexapi 0.5.7, unmodified", _single(PythonPoloniex)),
+        ClientSpec("requests", "requests + stdlib hmac signing", _single(RequestsBot)),
+        ClientSpec("aiohttp", "aiohttp + stdlib hmac signing", _single(AiohttpBot)),
+        ClientSpec("floor", "raw asyncio protocol, pre-signed request", _single(FloorConn)),
+    )
+}
+
+#: The default ``--clients`` list, in table order.
+DEFAULT_CLIENTS: tuple[str, ...] = tuple(CLIENTS)

@@ -1,0 +1,273 @@
+"""The clients polo_fast is measured against, each as a careful user would write or use it.
+
+- :class:`RequestsBot`: ``requests.Session`` (keep-alive pool) + ``urllib.parse.urlencode`` +
+  ``hmac``/``hashlib`` signing + ``json``: the classic hand-written bot.
+- :class:`AiohttpBot`: one ``aiohttp.ClientSession`` with a tuned ``TCPConnector``, the same
+  stdlib signing, on the harness's event loop (uvloop when installed).
+- :class:`PythonPoloniex`: the ``poloniexapi`` package (python-poloniex), unmodified. Its
+  URLs are hard-coded to ``https://poloniex.com``; on the stand-in a requests transport
+  adapter mounted on its session sends them to the stand-in's URL instead, and the session
+  trusts the stand-in's CA. Its own rate-limit "coach" is off on the stand-in.
+
+Each one's ``warm_up`` is what its user can do without polo_fast: a small public GET on the
+same session, which opens (and TLS-handshakes) the pooled connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import ssl
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from polo_fast.bench.conn import BenchClientError, Conn, Nonces, SyncConn, Target
+
+__all__ = ["AiohttpBot", "PythonPoloniex", "RequestsBot"]
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _checked(out: Any) -> Any:
+    if isinstance(out, dict) and "error" in out:
+        raise BenchClientError(str(out["error"]))
+    return out
+
+
+def _order_number(out: Any) -> str:
+    if not isinstance(out, dict) or "orderNumber" not in out:
+        raise BenchClientError(f"buy answered without an orderNumber: {str(out)[:200]}")
+    return str(out["orderNumber"])
+
+
+class RequestsBot(SyncConn):
+    """requests + stdlib signing: what a careful user writes without polo_fast."""
+
+    name = "requests"
+
+    def __init__(self, target: Target, key: str, secret: str) -> None:
+        import requests
+
+        self.target = target
+        self._key = key
+        self._secret = secret.encode()
+        self._nonces = Nonces(target.nonce_scale)
+        self._private_url = target.url.rstrip("/") + "/tradingApi"
+        self._public_url = target.url.rstrip("/") + "/public"
+        self.session = requests.Session()
+        # Given per request: a REQUESTS_CA_BUNDLE in the environment beats session.verify.
+        self._verify: str | bool = target.ca_path or True
+
+    def private(self, command: str, params: list[tuple[str, str]] | None = None) -> Any:
+        """Sign and POST one private command; return the parsed JSON (strings kept)."""
+        data = [("command", command), *(params or ()), ("nonce", str(self._nonces.next()))]
+        body = urlencode(data).encode()
+        sign = hmac.new(self._secret, body, hashlib.sha512).hexdigest()
+        r = self.session.post(
+            self._private_url,
+            data=body,
+            timeout=10,
+            verify=self._verify,
+            headers={"Key": self._key, "Sign": sign, "Content-Type": _FORM},
+        )
+        return _checked(json.loads(r.text, parse_float=str))
+
+    def do_warm_up(self) -> None:
+        """A small public GET opens the pooled connection."""
+        r = self.session.get(
+            self._public_url,
+            timeout=10,
+            verify=self._verify,
+            params={"command": "returnOrderBook", "currencyPair": self.target.pair, "depth": "1"},
+        )
+        r.raise_for_status()
+
+    def do_balances(self) -> None:
+        """``returnBalances``."""
+        self.private("returnBalances")
+
+    def do_buy(self, seq: int) -> str:
+        """A resting post-only buy."""
+        t = self.target
+        return _order_number(
+            self.private(
+                "buy",
+                [
+                    ("currencyPair", t.pair),
+                    ("rate", t.rate),
+                    ("amount", t.amount),
+                    ("postOnly", "1"),
+                ],
+            )
+        )
+
+    def do_cancel(self, ref: str) -> None:
+        """``cancelOrder`` by order number."""
+        self.private("cancelOrder", [("orderNumber", ref)])
+
+    def do_close(self) -> None:
+        """Close the session's pool."""
+        self.session.close()
+
+
+class AiohttpBot(Conn):
+    """aiohttp + stdlib signing: one ClientSession, tuned connector, keep-alive."""
+
+    name = "aiohttp"
+
+    def __init__(self, target: Target, key: str, secret: str) -> None:
+        self.target = target
+        self._key = key
+        self._secret = secret.encode()
+        self._nonces = Nonces(target.nonce_scale)
+        self._private_url = target.url.rstrip("/") + "/tradingApi"
+        self._public_url = target.url.rstrip("/") + "/public"
+        self._session: Any = None
+
+    async def start(self) -> None:
+        """Create the session (no connection yet)."""
+        import aiohttp
+
+        ctx = ssl.create_default_context()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.target.ca_path:
+            ctx.load_verify_locations(cafile=self.target.ca_path)
+        connector = aiohttp.TCPConnector(ssl=ctx, limit=0, ttl_dns_cache=300, keepalive_timeout=60)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=10),
+        )
+
+    async def private(self, command: str, params: list[tuple[str, str]] | None = None) -> Any:
+        """Sign and POST one private command; return the parsed JSON (strings kept)."""
+        data = [("command", command), *(params or ()), ("nonce", str(self._nonces.next()))]
+        body = urlencode(data).encode()
+        sign = hmac.new(self._secret, body, hashlib.sha512).hexdigest()
+        async with self._session.post(
+            self._private_url,
+            data=body,
+            headers={"Key": self._key, "Sign": sign, "Content-Type": _FORM},
+        ) as r:
+            raw = await r.read()
+        return _checked(json.loads(raw, parse_float=str))
+
+    async def warm_up(self) -> None:
+        """A small public GET opens the pooled connection."""
+        params = {"command": "returnOrderBook", "currencyPair": self.target.pair, "depth": "1"}
+        async with self._session.get(self._public_url, params=params) as r:
+            await r.read()
+            r.raise_for_status()
+
+    async def balances(self) -> None:
+        """``returnBalances``."""
+        await self.private("returnBalances")
+
+    async def buy(self, seq: int) -> str:
+        """A resting post-only buy."""
+        t = self.target
+        return _order_number(
+            await self.private(
+                "buy",
+                [
+                    ("currencyPair", t.pair),
+                    ("rate", t.rate),
+                    ("amount", t.amount),
+                    ("postOnly", "1"),
+                ],
+            )
+        )
+
+    async def cancel(self, ref: str) -> None:
+        """``cancelOrder`` by order number."""
+        await self.private("cancelOrder", [("orderNumber", ref)])
+
+    async def close(self) -> None:
+        """Close the session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+_POLONIEX_PREFIX = "https://poloniex.com"
+
+
+def _redirect_adapter(base_url: str, ca_path: str | None) -> Any:
+    """A requests transport adapter that sends ``https://poloniex.com/...`` to ``base_url``.
+
+    It also verifies against ``ca_path``: requests lets a ``REQUESTS_CA_BUNDLE`` environment
+    variable override ``session.verify``, so the trust is set where the request is sent.
+    """
+    from requests.adapters import HTTPAdapter
+
+    base = base_url.rstrip("/")
+
+    class _Redirect(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            url = str(request.url)
+            if url.startswith(_POLONIEX_PREFIX):
+                request.url = base + url[len(_POLONIEX_PREFIX) :]
+            if ca_path:
+                kwargs["verify"] = ca_path
+            return super().send(request, *args, **kwargs)
+
+    return _Redirect()
+
+
+class PythonPoloniex(SyncConn):
+    """The python-poloniex client (``poloniexapi``), unmodified, pointed at the target."""
+
+    name = "python-poloniex"
+
+    def __init__(self, target: Target, key: str, secret: str) -> None:
+        import poloniex
+
+        self.target = target
+        self.client = poloniex.Poloniex(key, secret, timeout=10, coach=target.real)
+        if target.url.rstrip("/") != _POLONIEX_PREFIX:
+            self.client.session.mount(
+                _POLONIEX_PREFIX, _redirect_adapter(target.url, target.ca_path)
+            )
+        if target.real:
+            # Its own nonce is microseconds; a key that once accepted one refuses every
+            # millisecond nonce after. Start it on the shared scale instead.
+            self.client._nonce = time.time_ns() // (1_000_000_000 // target.nonce_scale)
+
+    @property
+    def last_nonce(self) -> int:
+        """The last nonce it used (so a run can wait for the clock to pass it)."""
+        return int(self.client._nonce)
+
+    def do_warm_up(self) -> None:
+        """A small public call opens the pooled connection."""
+        self.client.returnOrderBook(self.target.pair, depth=1)
+
+    def do_balances(self) -> None:
+        """``returnBalances``."""
+        self.client.returnBalances()
+
+    def do_buy(self, seq: int) -> str:
+        """A resting post-only buy."""
+        t = self.target
+        return _order_number(self.client.buy(t.pair, t.rate, t.amount, orderType="postOnly"))
+
+    def do_cancel(self, ref: str) -> None:
+        """``cancelOrder`` by order number."""
+        self.client.cancelOrder(ref)
+
+    def do_close(self) -> None:
+        """Close its session."""
+        self.client.session.close()
+
+    def _run_n(self, n: int) -> None:
+        try:
+            super()._run_n(n)
+        except Exception as exc:
+            raise BenchClientError(
+                f"python-poloniex failed in 4 threads, one instance per key ({exc}); note "
+                "that its __call__ writes command and nonce into a mutable default args "
+                "dict shared by all instances, so concurrent argument-less calls such as "
+                "returnBalances can sign one body and send another"
+            ) from exc

@@ -1,0 +1,200 @@
+"""The bench's exchange side, run in a child process: the stand-in plus one WAN proxy per profile.
+
+The stand-in and the proxies live in their own process (pinned to their own core where the
+machine allows), so the client-side CPU time the bench reads from its own process is the
+clients' alone. Protocol on the pipes: the parent writes one JSON line on stdin
+(``{"keys": {key: secret}, "profiles": [...], "colo": "IAD", "cpus": [1]}``); the child
+answers one JSON line on stdout (``{"url", "ca_path", "proxies": {profile: port},
+"rtt_ms": {profile: ms}}``) once everything listens, then serves until its stdin closes.
+Secrets travel only over the pipe, never on a command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+__all__ = ["ExchangeProcess", "ServerInfo", "main"]
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Where the child's stand-in and proxies listen."""
+
+    url: str
+    ca_path: str | None
+    proxies: dict[str, int]
+    rtt_ms: dict[str, float]
+    pid: int
+
+    def profile_url(self, profile: str) -> str:
+        """The base URL that reaches the stand-in through ``profile``'s WAN proxy."""
+        return f"https://127.0.0.1:{self.proxies[profile]}"
+
+
+async def _serve(cfg: dict[str, Any]) -> None:
+    from polo_fast.testing.exchange import StandInExchange
+    from polo_fast.testing.wan import PROFILES, WanProxy
+
+    keys: dict[str, str] = cfg["keys"]
+    profiles: list[str] = cfg.get("profiles", [])
+    loop = asyncio.get_running_loop()
+    async with contextlib.AsyncExitStack() as stack:
+        ex = await stack.enter_async_context(
+            StandInExchange(
+                keys=keys, rate_limit=None, colo=cfg.get("colo", "IAD"), max_open_orders=10_000
+            )
+        )
+        port = ex.url.rpartition(":")[2]
+        proxies: dict[str, int] = {}
+        for name in profiles:
+            proxy = await stack.enter_async_context(WanProxy("127.0.0.1", int(port), profile=name))
+            proxies[name] = int(proxy.port)
+        info = {
+            "url": ex.url,
+            "ca_path": ex.ca_path,
+            "proxies": proxies,
+            "rtt_ms": {n: float(PROFILES[n]) for n in profiles},
+        }
+        sys.stdout.write(json.dumps(info) + "\n")
+        sys.stdout.flush()
+        await loop.run_in_executor(None, sys.stdin.buffer.read)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Child entry point: read the config line, serve until stdin closes."""
+    del argv
+    line = sys.stdin.readline()
+    if not line:
+        return 1
+    cfg = json.loads(line)
+    cpus = cfg.get("cpus")
+    if cpus and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, set(cpus))
+    loop_kind = cfg.get("loop", "asyncio")
+    if loop_kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            loop_kind = "asyncio"
+        else:
+            uvloop.run(_serve(cfg))
+            return 0
+    asyncio.run(_serve(cfg))
+    return 0
+
+
+class ExchangeProcess:
+    """Start the child (:func:`main`) and read where it listens; stop it on exit.
+
+    Args:
+        keys: every key -> secret the run will use.
+        profiles: the WAN profiles to start one proxy for each.
+        cpus: CPUs to pin the child to (None: no pinning).
+        loop: ``asyncio`` or ``uvloop`` for the child's event loop.
+        timeout: seconds to wait for the child to listen.
+    """
+
+    def __init__(
+        self,
+        keys: dict[str, str],
+        profiles: Sequence[str],
+        *,
+        cpus: Sequence[int] | None = None,
+        loop: str = "asyncio",
+        timeout: float = 60.0,
+    ) -> None:
+        self._cfg = {
+            "keys": keys,
+            "profiles": list(profiles),
+            "colo": "IAD",
+            "cpus": list(cpus) if cpus else None,
+            "loop": loop,
+        }
+        self._timeout = timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._err: IO[bytes] | None = None
+        self.info: ServerInfo | None = None
+
+    def start(self) -> ServerInfo:
+        """Start the child and wait until it listens.
+
+        Raises:
+            RuntimeError: with the child's stderr if it exits or does not answer in time.
+        """
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from polo_fast.bench.server import main; raise SystemExit(main())",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            env=env,
+        )
+        self._proc = proc
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(self._cfg).encode() + b"\n")
+        proc.stdin.flush()
+        import selectors
+
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            ready = sel.select(self._timeout)
+        line = proc.stdout.readline() if ready else b""
+        if not line:
+            self.stop()
+            raise RuntimeError(f"the stand-in exchange process did not start: {self._stderr()}")
+        data = json.loads(line)
+        self.info = ServerInfo(
+            url=data["url"],
+            ca_path=data["ca_path"],
+            proxies={k: int(v) for k, v in data["proxies"].items()},
+            rtt_ms={k: float(v) for k, v in data["rtt_ms"].items()},
+            pid=proc.pid,
+        )
+        return self.info
+
+    def _stderr(self) -> str:
+        if self._err is None:
+            return ""
+        self._err.seek(0)
+        text = self._err.read().decode(errors="replace").strip()
+        return text[-2000:] or "(no output)"
+
+    def stop(self) -> None:
+        """Close the child's stdin (it then shuts down) and wait for it."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if self._err is not None:
+            self._err.close()
+            self._err = None
+
+    def __enter__(self) -> ServerInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
