@@ -11,6 +11,16 @@ client passes it). Rows:
 - ``stdlib``: ``urlencode`` + ``hmac.new(secret, body, hashlib.sha512).hexdigest()``;
 - ``stdlib_hmac_copy``: ``urlencode`` + a pre-keyed ``hmac`` object ``copy()``-ed per call.
 
+And the whole HTTP request (head + ``Content-Length`` + ``Sign`` line + body), as the lean
+lane writes it:
+
+- ``polo_fast_c_request``: ``Signer.encode_sign_request(head, dict_of_str, nonce)``, one C
+  call for everything;
+- ``polo_fast_c_lane``: the client's hot path: the C field buffer its compiled argument
+  check produces, through the lane's bound ``Signer._fields_request(head)`` (no dict, no
+  join, no per-thread pool);
+- ``stdlib_request``: ``urlencode`` + ``hmac.new`` + the same bytes joined in Python.
+
 The C-only floor is ``benchmarks/floor_sign`` (``make bench-sign`` runs both). Run:
 ``.venv/bin/python -m pytest benchmarks/bench_sign.py --benchmark-only
 --benchmark-columns=median,iqr,mean,ops -q``. Each row first checks its output against the
@@ -102,3 +112,45 @@ def test_stdlib(benchmark: Any) -> None:
 
 def test_stdlib_hmac_copy(benchmark: Any) -> None:
     _run(benchmark, stdlib_hmac_copy, ORDER)
+
+
+HEAD = (
+    b"POST /tradingApi HTTP/1.1\r\nHost: poloniex.com\r\nKey: BENCHKEY-00000000-11111111\r\n"
+    b"User-Agent: polo_fast/0.1\r\nAccept: application/json\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "
+)
+EXPECTED_REQUEST = (
+    HEAD + str(len(EXPECTED_BODY)).encode() + b"\r\nSign: " + EXPECTED[1].encode()
+    + b"\r\n\r\n" + EXPECTED_BODY
+)
+FIELDS = (
+    b"command\0currencyPair\0rate\0amount\0fillOrKill\0buy\0BTC_ETH\x000.01234567\x001.5\x001"
+)
+
+
+def stdlib_request(params: dict[str, Any], nonce: int) -> bytes:
+    """urlencode + hmac.new, then the request joined in Python."""
+    body, sign = stdlib(params, nonce)
+    return b"".join(
+        (HEAD, b"%d" % len(body), b"\r\nSign: ", sign.encode(), b"\r\n\r\n", body)
+    )
+
+
+def _run_request(benchmark: Any, fn: Callable[..., bytes], *args: Any) -> None:
+    assert fn(*args) == EXPECTED_REQUEST
+    benchmark.pedantic(fn, args=args, rounds=200, iterations=2000, warmup_rounds=5)
+
+
+@pytest.mark.skipif("cffi" not in signing.BACKENDS, reason="compiled module missing")
+def test_polo_fast_c_request(benchmark: Any) -> None:
+    _run_request(benchmark, Signer(SECRET, backend="cffi").encode_sign_request, HEAD, ORDER, NONCE)
+
+
+@pytest.mark.skipif("cffi" not in signing.BACKENDS, reason="compiled module missing")
+def test_polo_fast_c_lane(benchmark: Any) -> None:
+    lane = Signer(SECRET, backend="cffi")._fields_request(HEAD)
+    _run_request(benchmark, lane, FIELDS, 5, NONCE)
+
+
+def test_stdlib_request(benchmark: Any) -> None:
+    _run_request(benchmark, stdlib_request, ORDER, NONCE)

@@ -54,6 +54,9 @@ static const unsigned char KIND[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
+/* POLO_REQUEST_FIXED (polo_sign.h) is "\r\nSign: " + the hex Sign + "\r\n\r\n". */
+typedef char polo_request_fixed_is_right[POLO_REQUEST_FIXED == 8 + POLO_SIGN_HEX_LEN + 4 ? 1 : -1];
+
 static const char HEX_UPPER[] = "0123456789ABCDEF";
 static const char HEX_LOWER[] = "0123456789abcdef";
 
@@ -375,4 +378,38 @@ ptrdiff_t polo_encode_and_sign_out(const polo_signer *s, const char *fields, siz
         return POLO_ERR_ARG;
     return polo_encode_and_sign(s, fields, fields_len, NULL, n_fields, nonce, out->body,
                                 sizeof(out->body), out->hex, sizeof(out->hex));
+}
+
+ptrdiff_t polo_sign_request(const polo_signer *s, const char *head, size_t head_len,
+                            const char *fields, size_t fields_len, size_t n_fields,
+                            uint64_t nonce, char *out, size_t out_cap)
+{
+    /* The body is first written behind the longest possible prefix (head, 20 digits, the
+     * fixed lines), then moved down once its length, hence its digit count, is known. */
+    char hex[POLO_SIGN_HEX_LEN];
+    char digits[20];
+    size_t n_digits, room, at;
+    ptrdiff_t body_len;
+
+    if (s == NULL || out == NULL || (head == NULL && head_len != 0))
+        return POLO_ERR_ARG;
+    if (out_cap > (size_t)PTRDIFF_MAX)
+        out_cap = (size_t)PTRDIFF_MAX;
+    if (head_len > out_cap || out_cap - head_len < 20 + POLO_REQUEST_FIXED)
+        return POLO_ERR_BODY_SPACE;
+    room = head_len + 20 + POLO_REQUEST_FIXED;
+    body_len = polo_encode_and_sign(s, fields, fields_len, NULL, n_fields, nonce, out + room,
+                                    out_cap - room, hex, sizeof(hex));
+    if (body_len < 0)
+        return body_len;
+    n_digits = u64_digits((uint64_t)body_len, digits);
+    at = head_len + n_digits + POLO_REQUEST_FIXED; /* <= room */
+    memmove(out + at, out + room, (size_t)body_len);
+    if (head_len != 0)
+        memcpy(out, head, head_len);
+    memcpy(out + head_len, digits + 20 - n_digits, n_digits);
+    memcpy(out + head_len + n_digits, "\r\nSign: ", 8);
+    memcpy(out + head_len + n_digits + 8, hex, POLO_SIGN_HEX_LEN);
+    memcpy(out + at - 4, "\r\n\r\n", 4);
+    return (ptrdiff_t)(at + (size_t)body_len);
 }

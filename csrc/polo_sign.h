@@ -87,6 +87,26 @@ typedef struct polo_out {
 ptrdiff_t polo_encode_and_sign_out(const polo_signer *signer, const char *fields,
                                    size_t fields_len, size_t n_fields, uint64_t nonce,
                                    polo_out *out);
+/* The bytes polo_sign_request puts between the head and the body, besides the digits of
+ * the body length: "\r\nSign: " (8), the hex Sign, "\r\n\r\n" (4). */
+#define POLO_REQUEST_FIXED 140
+
+/* A complete HTTP/1.1 request in one call, for a keep-alive connection: writes
+ *   head[0..head_len)               (the prebuilt request head, ending in "Content-Length: ")
+ *   <body length in decimal>
+ *   "\r\nSign: " <128 lower-case hex HMAC-SHA512 of the body> "\r\n\r\n"
+ *   <body>                           (exactly as polo_encode_and_sign writes it)
+ * to out[0..out_cap). fields / fields_len / n_fields / nonce: as polo_encode_and_sign with
+ * lens == NULL (NUL-separated parts, names first). The head is copied as given.
+ *
+ * Returns the request length (>= 0; not NUL-terminated) or a negative POLO_ERR_*:
+ * POLO_ERR_BODY_SPACE when the request does not fit (head_len + 20 + POLO_REQUEST_FIXED +
+ * the body bound of polo_encode_and_sign always fits), POLO_ERR_ARG, POLO_ERR_FIELDS,
+ * POLO_ERR_NONCE_NAME, POLO_ERR_CRYPTO as there. On error the contents of out are
+ * unspecified, but nothing is written outside out[0..out_cap). */
+ptrdiff_t polo_sign_request(const polo_signer *signer, const char *head, size_t head_len,
+                            const char *fields, size_t fields_len, size_t n_fields,
+                            uint64_t nonce, char *out, size_t out_cap);
 /* cdef-end */
 
 #ifdef __cplusplus

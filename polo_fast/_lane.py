@@ -50,12 +50,16 @@ class _Conn(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        # Two of llhttp's three callbacks are bound C methods, so they cost no Python call:
+        # each body chunk is appended to ``body``, and the end of the headers empties
+        # ``headers_pending`` (one element while the headers of an answer are incomplete).
         self.body: list[bytes] = []
+        self.on_body = self.body.append
+        self.headers_pending: list[None] = [None]
+        self.on_headers_complete = self.headers_pending.clear
+        self.parser = httptools.HttpResponseParser(self)  # reads the callbacks above
         self.closed = False
-        self.headers_done = False
-        self.eof_body = False
         self.timer: asyncio.TimerHandle | None = None
         self.deadline = 0.0
         self.tick = 0.1
@@ -64,6 +68,7 @@ class _Conn(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # TCP_NODELAY is already set: uvloop and asyncio both set it on every TCP transport.
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
@@ -82,7 +87,7 @@ class _Conn(asyncio.Protocol):
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
-        if self.headers_done and self.eof_body:
+        if not self.headers_pending and not self.parser.should_keep_alive():
             # The answer is not kept alive: a body without Content-Length or chunking ends
             # with the connection (one cut short fails as unreadable JSON in decode()).
             self.finish(self.parser.get_status_code())
@@ -95,34 +100,43 @@ class _Conn(asyncio.Protocol):
 
     # -- httptools callbacks -----------------------------------------------------------------
 
-    # No on_header: a Python call per header is the costliest part of parsing an answer,
-    # and nothing in the headers matters beyond what llhttp reports itself.
-
-    def on_headers_complete(self) -> None:
-        self.headers_done = True
-        self.eof_body = not self.parser.should_keep_alive()
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+    # Only three callbacks exist (on_headers_complete and on_body: bound C methods set in
+    # __init__; on_message_complete below), so llhttp makes one Python call per answer: no
+    # on_header (a call per header is the costliest part of parsing an answer, and nothing
+    # in the headers matters beyond what llhttp reports itself: framing and keep-alive).
 
     def on_message_complete(self) -> None:
-        if not self.parser.should_keep_alive():
+        parser = self.parser
+        if not parser.should_keep_alive():
             self.closed = True
             if self.transport is not None:
                 self.transport.close()
-        self.finish(self.parser.get_status_code())
+        # finish(), inlined: this runs once per answer
+        waiter = self.waiter
+        self.waiter = None
+        chunks = self.body
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        pending = self.headers_pending
+        if not pending:
+            pending.append(None)
+        self.idle_since = self.loop.time()
+        if waiter is not None and not waiter.done():
+            waiter.set_result((parser.get_status_code(), body))
 
     # -- our side ----------------------------------------------------------------------------
 
     def finish(self, status: int) -> None:
         waiter = self.waiter
         self.waiter = None
-        body = self.body
-        self.body = []
-        self.headers_done = self.eof_body = False
+        chunks = self.body
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        if not self.headers_pending:
+            self.headers_pending.append(None)
         self.idle_since = self.loop.time()
         if waiter is not None and not waiter.done():
-            waiter.set_result((status, body[0] if len(body) == 1 else b"".join(body)))
+            waiter.set_result((status, body))
 
     def fail(self, failure: LaneFailure, cause: BaseException | None) -> None:
         waiter = self.waiter
@@ -157,11 +171,11 @@ class _Conn(asyncio.Protocol):
         return now - self.idle_since < max_idle
 
     def request(self, data: bytes, timeout: float) -> asyncio.Future[tuple[int, bytes]]:
+        """Write one complete request; the future gets ``(status, body)`` or a LaneFailure."""
         loop = self.loop
         waiter: asyncio.Future[tuple[int, bytes]] = loop.create_future()
         self.waiter = waiter
-        now = loop.time()
-        self.deadline = now + timeout
+        self.deadline = loop.time() + timeout
         if self.timer is None:
             # One watchdog per connection, re-armed every ``tick`` while a request is in
             # flight, instead of a timer per request (it checks ``deadline``).
@@ -205,6 +219,43 @@ class Lane:
         self._idle: list[_Conn] = []
         self._down_until = 0.0
         self._closed = False
+
+    @property
+    def head(self) -> bytes:
+        """The prebuilt request head, ending in ``Content-Length: ``."""
+        return self._head
+
+    @property
+    def timeout(self) -> float:
+        """Seconds for connect + TLS handshake, and again for each answer."""
+        return self._timeout
+
+    def take(self) -> _Conn | None:
+        """Pop an open idle connection, ready for a request; None when there is none.
+
+        Connections the server closed, or idle longer than ``max_idle``, are dropped on the
+        way. Nothing connects here (``send`` does); the caller writes one request with
+        ``conn.request(data, lane.timeout)``, awaits the answer and hands the connection
+        back with :meth:`put` (or aborts it when the request failed).
+        """
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            transport = conn.transport
+            if (
+                not conn.closed
+                and transport is not None
+                and not transport.is_closing()
+                and conn.loop.time() - conn.idle_since < self._max_idle
+            ):
+                return conn
+            conn.abort()
+        return None
+
+    def put(self, conn: _Conn) -> None:
+        """Hand back a connection whose request completed (kept if it stays open)."""
+        if not conn.closed and not self._closed:
+            self._idle.append(conn)
 
     def available(self) -> bool:
         """False for a second after a failed connect, while aiohttp serves instead."""
@@ -272,8 +323,7 @@ class Lane:
         except BaseException:
             conn.abort()  # its answer may still come: never reuse it
             raise
-        if not conn.closed and not self._closed:
-            idle.append(conn)
+        self.put(conn)
         return result
 
     def close(self) -> None:

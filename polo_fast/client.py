@@ -12,7 +12,7 @@ its key's lane (a lock: at most one request of a key in flight by default, the n
 inside it, so nonces reach the exchange in order), is signed in one call and sent by the
 transport (the lean lane, or aiohttp).
 
-Retry policy, in one place (:meth:`Client._private_call`):
+Retry policy, in one place (:meth:`Client._private`):
 
 - a nonce refusal (HTTP 422, nothing executed) is re-signed with a greater nonce and sent
   again, a bounded number of times: the only exchange refusal that is re-sent;
@@ -28,6 +28,7 @@ Retry policy, in one place (:meth:`Client._private_call`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import ssl
@@ -37,9 +38,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
+
 from polo_fast._api import CommandMethods
-from polo_fast._args import build_params, check_key, from_wire, loose_params
-from polo_fast.commands import PRIVATE, PUBLIC, Command
+from polo_fast._args import PRIVATE_PLANS, PUBLIC_PLANS, Plan, check_key, loose_params
+from polo_fast._lane import Lane, LaneFailure
 from polo_fast.errors import (
     ConnectError,
     MayHaveExecutedError,
@@ -52,7 +55,15 @@ from polo_fast.errors import (
 )
 from polo_fast.nonce import NonceSource
 from polo_fast.signing import Signer, SigningError, format_value
-from polo_fast.transport import Head, HttpTransport, Request, Transport, make_ssl_context
+from polo_fast.transport import (
+    Head,
+    HttpTransport,
+    Request,
+    Transport,
+    decode_answer,
+    make_ssl_context,
+    translate,
+)
 
 __all__ = ["Client", "RateLimiter"]
 
@@ -66,6 +77,52 @@ OPTIMISTIC_IN_FLIGHT = 8
 #: The rate limiter's window is this much (relative) longer than the nominal one.
 WINDOW_MARGIN = 0.03
 
+_DEBUG = logging.DEBUG
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+
+
+class _Gate:
+    """A FIFO gate admitting ``n`` holders at a time (a lock for ``n == 1``).
+
+    A released place goes straight to the longest waiter, so a newcomer never overtakes
+    one. ``Client._private`` inlines the uncontended cases (``free and not waiters``: take
+    a place; no waiters: give it back) and calls :meth:`take` / :meth:`release` otherwise,
+    so an uncontended call costs no coroutine and no future.
+    """
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, n: int) -> None:
+        self.free = n
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def take(self) -> None:
+        """Wait for a place (in arrival order) and take it."""
+        if self.free and not self.waiters:
+            self.free -= 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(fut)
+        try:
+            await fut  # the releaser hands its place over: ``free`` is not touched
+        except BaseException:
+            if fut.done() and not fut.cancelled():
+                self.release()  # the place came, but we are leaving: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self.waiters.remove(fut)
+            raise
+
+    def release(self) -> None:
+        """Give the place back: to the first live waiter, else to the pool."""
+        waiters = self.waiters
+        while waiters:
+            fut = waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.free += 1
 
 
 class RateLimiter:
@@ -94,36 +151,55 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         """Wait until one more call fits in the budget, and count it."""
+        delay = self.reserve()
+        if delay > 0.0:
+            await asyncio.sleep(delay)
+
+    def reserve(self) -> float:
+        """Count one more call now; return how long it must wait first (0.0: go now).
+
+        The slot is taken at once, so callers that reserve in order are admitted in order.
+        """
         now = asyncio.get_running_loop().time()
         times = self._times
         if len(times) < self._n:
             times.append(now)
-            return
+            return 0.0
         slot = times[0] + self._period
         if slot <= now:
             times.append(now)
-            return
+            return 0.0
         times.append(slot)
-        await asyncio.sleep(slot - now)
+        return slot - now
+
+
+def _no_lane(fields: bytes, n: int, nonce: int) -> bytes:
+    raise RuntimeError("no lean lane for this key")  # pragma: no cover - never called
 
 
 class _KeyLane:
-    """One API key: its signer, nonce source, prebuilt head, lock and limiter."""
+    """One API key: its signer, nonce source, prebuilt head, gate, limiter and lean lane."""
 
-    __slots__ = ("busy", "head", "key", "limiter", "lock", "nonce", "sem", "signer")
+    __slots__ = (
+        "busy", "gate", "head", "key", "lane", "limiter", "nonce", "request", "signer", "timeout",
+    )
 
     def __init__(
         self, key: str, signer: Signer, nonce: NonceSource, head: Head,
-        limiter: RateLimiter | None,
+        limiter: RateLimiter | None, in_flight: int,
     ) -> None:
         self.key = key
         self.signer = signer
         self.nonce = nonce
         self.head = head
         self.limiter = limiter
-        self.lock = asyncio.Lock()
-        self.sem = asyncio.Semaphore(OPTIMISTIC_IN_FLIGHT)
+        self.gate = _Gate(in_flight)
         self.busy = 0
+        lane = head.lane
+        self.lane: Lane | None = lane
+        # (fields, n, nonce) -> the whole request for the lean lane, in one C call
+        self.request = signer._fields_request(lane.head) if lane is not None else _no_lane
+        self.timeout = lane.timeout if lane is not None else 0.0
 
     def __repr__(self) -> str:
         return f"<KeyLane {key_prefix(self.key)} busy={self.busy}>"
@@ -211,7 +287,11 @@ class Client(CommandMethods):
                 ) from None
             head = transport.head({"Key": k}, k)
             limiter = RateLimiter(rate_limit) if rate_limit is not None else None
-            self._lanes.append(_KeyLane(k, signer, NonceSource(nonce_scale), head, limiter))
+            in_flight = OPTIMISTIC_IN_FLIGHT if self._optimistic else 1
+            self._lanes.append(
+                _KeyLane(k, signer, NonceSource(nonce_scale), head, limiter, in_flight)
+            )
+        self._one = self._lanes[0] if len(self._lanes) == 1 else None
         self._next = 0
         self._closed = False
 
@@ -272,10 +352,10 @@ class Client(CommandMethods):
         Raises:
             UnknownCommandError: not a public command (and not ``unchecked``).
         """
-        cmd = PUBLIC.get(command)
-        if cmd is not None:
-            return await self._call(cmd, from_wire(cmd, params))
-        if command in PRIVATE:
+        plan = PUBLIC_PLANS.get(command)
+        if plan is not None:
+            return await self._call(plan, plan.from_wire(params))
+        if command in PRIVATE_PLANS:
             raise UnknownCommandError(f"{command} is a private command: use private()")
         if not unchecked:
             raise UnknownCommandError(
@@ -294,24 +374,26 @@ class Client(CommandMethods):
         Raises:
             UnknownCommandError: not a private command (and not ``unchecked``).
         """
-        cmd = PRIVATE.get(command)
-        if cmd is not None:
-            return await self._call(cmd, from_wire(cmd, params))
-        if command in PUBLIC:
+        plan = PRIVATE_PLANS.get(command)
+        if plan is not None:
+            return await self._call(plan, plan.from_wire(params))
+        if command in PUBLIC_PLANS:
             raise UnknownCommandError(f"{command} is a public command: use public()")
         if not unchecked:
             raise UnknownCommandError(
                 f"unknown private command {command!r} (pass unchecked=True to send it anyway)"
             )
-        return await self._private_call(command, True, loose_params(command, params))
+        return await self._private(Plan.loose(command), loose_params(command, params))
 
     # -- the one call path --------------------------------------------------------------------
 
-    async def _call(self, command: Command, values: tuple[Any, ...]) -> Any:
-        params = build_params(command, values)
-        if command.private:
-            return await self._private_call(command.name, command.changes_state, params)
-        return await self._public_call(command.name, params)
+    async def _call(self, plan: Plan, values: tuple[Any, ...]) -> Any:
+        if plan.private:
+            return await self._private(plan, values)
+        return await self._public_call(plan.name, plan.pairs(values))
+
+    async def _public(self, plan: Plan, values: tuple[Any, ...]) -> Any:
+        return await self._public_call(plan.name, plan.pairs(values))
 
     async def _public_call(self, name: str, params: list[tuple[str, Any]]) -> Any:
         if self._closed:
@@ -344,43 +426,96 @@ class Client(CommandMethods):
                 best = lane
         return best
 
-    async def _private_call(
-        self, name: str, changes_state: bool, params: list[tuple[str, Any]]
+    async def _private(
+        self, plan: Plan, values: tuple[Any, ...] | list[tuple[str, Any]]
     ) -> Any:
-        if name == "withdraw" and not self._allow_withdrawals:
+        """Check, sign and send one private call; the retry policy (module docstring).
+
+        ``values``: one per table parameter, or the ``(name, value)`` pairs of an unchecked
+        command (:meth:`Plan.loose`).
+
+        The common case runs straight through without another coroutine or future: the key's
+        gate is free, the rate limiter has budget and the lean lane has an open connection;
+        then the request is built by one C call (``_KeyLane.request``), written, and its
+        answer awaited right here. Anything else (a wait, no open connection, a proxy, a
+        test transport, an unchecked command) takes the general route: ``encode_and_sign``
+        and ``Transport.send``. Both send the same bytes and end in the same errors.
+        """
+        name = plan.name
+        fields = plan.fixed
+        if fields is None and plan.check is not None:
+            fields = plan.check(values)
+        if plan.withdraw and not self._allow_withdrawals:
             raise WithdrawalsDisabledError(
                 "withdraw refused: create the client with allow_withdrawals=True to enable it "
                 "(the key needs withdrawal permission too)"
             )
         if self._closed:
             raise PoloniexArgumentError("the client is closed")
-        lane = self._pick()
+        lane = self._one or self._pick()
         lane.busy += 1
-        optimistic = self._optimistic
-        gate = lane.sem if optimistic else lane.lock
         nonce_tries = 0
         retries = 0
         try:
             while True:
                 nonce = None
                 try:
-                    await gate.acquire()
+                    gate = lane.gate
+                    if gate.free and not gate.waiters:  # uncontended: no future, no coroutine
+                        gate.free -= 1
+                    else:
+                        await gate.take()
                     try:
-                        if lane.limiter is not None:
-                            await lane.limiter.acquire()
-                        # Drawn inside the lane's lock: nonces leave in the order drawn.
+                        limiter = lane.limiter
+                        if limiter is not None:
+                            delay = limiter.reserve()
+                            if delay > 0.0:
+                                await asyncio.sleep(delay)
+                        # Drawn inside the key's gate: nonces leave in the order drawn.
                         nonce = lane.nonce.next()
+                        if log.isEnabledFor(_DEBUG):
+                            log.debug("%s key=%s nonce=%d", name, key_prefix(lane.key), nonce)
+                        lean = lane.lane
+                        conn = lean.take() if lean is not None and fields is not None else None
+                        if conn is not None:
+                            try:
+                                data = lane.request(fields[0], fields[1], nonce)  # type: ignore[index]
+                            except BaseException as exc:
+                                lean.put(conn)  # type: ignore[union-attr]
+                                if isinstance(exc, (SigningError, TypeError)):
+                                    raise PoloniexArgumentError(f"{name}: {exc}") from exc
+                                raise
+                            try:
+                                status, body = await conn.request(data, lane.timeout)
+                            except BaseException as exc:
+                                conn.abort()  # its answer may still come: never reuse it
+                                if isinstance(exc, LaneFailure):
+                                    raise translate(exc, Request(name, lane.head)) from exc
+                                raise
+                            lean.put(conn)  # type: ignore[union-attr]
+                            if status == 200:  # the common answer: decode_answer's checks, inlined
+                                try:
+                                    result = _loads(body)
+                                except _JSONDecodeError:
+                                    pass
+                                else:
+                                    if type(result) is not dict or not (
+                                        "error" in result or result.get("success") == 0
+                                    ):
+                                        return result
+                            return decode_answer(status, body, name, lane.key)
                         try:
-                            body, sign = lane.signer.encode_and_sign(params, nonce)
+                            body, sign = lane.signer.encode_and_sign(plan.pairs(values), nonce)
                         except (SigningError, TypeError) as exc:
                             raise PoloniexArgumentError(f"{name}: {exc}") from exc
-                        if log.isEnabledFor(logging.DEBUG):
-                            log.debug("%s key=%s nonce=%d", name, key_prefix(lane.key), nonce)
                         return await self._transport.send(
                             Request(name, lane.head, body=body, sign=sign)
                         )
                     finally:
-                        gate.release()
+                        if gate.waiters:
+                            gate.release()
+                        else:  # nobody waits: _Gate.release inlined
+                            gate.free += 1
                 except NonceError as exc:
                     if exc.expected_floor is None or nonce_tries >= NONCE_RETRIES:
                         raise
@@ -389,8 +524,9 @@ class Client(CommandMethods):
                     log.debug("%s key=%s: nonce refused (floor %d), re-signing",
                               name, key_prefix(lane.key), exc.expected_floor)
                 except TransportError as exc:
-                    if changes_state:
+                    if plan.changes_state:
                         if exc.sent:
+                            params = plan.pairs(values)
                             raise MayHaveExecutedError(
                                 name, params[1:], nonce, key=lane.key, reason=exc.detail
                             ) from exc

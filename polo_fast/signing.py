@@ -39,7 +39,7 @@ import math
 import operator
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -348,6 +348,30 @@ class Signer:
         """
         raise NotImplementedError  # pragma: no cover - subclasses
 
+    def encode_sign_request(self, head: bytes, params: Params, nonce: int) -> bytes:
+        """Return a complete HTTP/1.1 request for ``params``: ``head``, then the body's length,
+        the ``Sign`` line, a blank line and the body (:meth:`encode_and_sign`'s), as one bytes.
+
+        ``head`` is the prebuilt request head ending in ``Content-Length: `` (request line,
+        ``Host``, ``Key``, ``Content-Type``...), written as given. On the cffi backend this
+        is one C call for everything; the bytes equal ``head + b"%d" % len(body) +
+        b"\r\nSign: " + sign.encode() + b"\r\n\r\n" + body`` on every backend.
+
+        Raises:
+            SigningError, SigningTypeError: as :meth:`encode_and_sign`; ``head`` not bytes.
+        """
+        raise NotImplementedError  # pragma: no cover - subclasses
+
+    def _fields_request(self, head: bytes) -> Callable[[bytes, int, int], bytes]:
+        """A function ``(fields, n_fields, nonce) -> request`` for one prebuilt ``head``.
+
+        ``fields`` is the C field layout (``n_fields`` names, then as many values, each
+        NUL-separated, UTF-8; already validated: no NUL inside a part, no ``nonce`` name).
+        The function keeps its own output buffer, so it is for one caller on one thread
+        (the client's key lane on its event loop); it is not re-entrant.
+        """
+        raise NotImplementedError  # pragma: no cover - subclasses
+
     def __repr__(self) -> str:
         return f"<polo_fast.Signer backend={self.backend!r} at {id(self):#x}>"
 
@@ -391,6 +415,33 @@ class _PythonSigner(Signer):
         h.update(body)
         return body, h.hexdigest()
 
+    def encode_sign_request(self, head: bytes, params: Params, nonce: int) -> bytes:
+        """Return the complete request (see :meth:`Signer.encode_sign_request`)."""
+        _check_head(head)
+        return _assemble(head, *self.encode_and_sign(params, nonce))
+
+    def _fields_request(self, head: bytes) -> Callable[[bytes, int, int], bytes]:
+        """See :meth:`Signer._fields_request` (here: split, urlencode, hmac, join)."""
+        encode_and_sign = self.encode_and_sign
+
+        def request(fields: bytes, n: int, nonce: int) -> bytes:
+            parts = fields.decode().split(_NUL) if fields else []
+            pairs = list(zip(parts[:n], parts[n:], strict=True))
+            return _assemble(head, *encode_and_sign(pairs, nonce))
+
+        return request
+
+
+def _check_head(head: object) -> None:
+    if type(head) is not bytes:
+        raise SigningTypeError(f"head must be bytes, got {type(head).__name__}")
+
+
+def _assemble(head: bytes, body: bytes, sign: str) -> bytes:
+    """The request as :meth:`Signer.encode_sign_request` lays it out, from body and Sign."""
+    return b"".join((head, b"%d" % len(body), b"\r\nSign: ", sign.encode("ascii"),
+                     b"\r\n\r\n", body))
+
 
 # Per-thread output areas for the C path (``polo_out``: 128 hex bytes, then a 4 kB body).
 # Each thread keeps a small stack of them; a call pops one and pushes it back, so a signal
@@ -404,6 +455,10 @@ if _ffi is not None:
     _c_encode = _lib.polo_encode_and_sign
     _c_encode_out = _lib.polo_encode_and_sign_out
     _c_sign = _lib.polo_sign
+    _c_request = _lib.polo_sign_request
+
+#: Bytes of the per-thread (and per-lane) request buffers: head, lines and a body of a few kB.
+_REQUEST_AREA = 8192
 
 
 def _new_buffers(body_cap: int) -> tuple[Any, Any]:
@@ -478,6 +533,69 @@ class _CffiSigner(Signer):
             pool.append(area)
         # a body over 4 kB, a NUL inside a part, or a parameter named nonce
         return self._encode_and_sign_slow(params, nonce)
+
+    def encode_sign_request(self, head: bytes, params: Params, nonce: int) -> bytes:
+        """Return the complete request (see :meth:`Signer.encode_sign_request`)."""
+        _check_head(head)
+        if type(params) is dict:
+            try:  # all names and values str: one join
+                data = _join0([*params, *params.values()]).encode()
+                n = len(params)
+            except (TypeError, UnicodeEncodeError):
+                data, n = _fields(params)
+        else:
+            data, n = _fields(params)
+        if type(nonce) is not int:
+            _check_nonce(nonce)
+        try:
+            pool = _tls.requests
+        except AttributeError:
+            pool = _tls.requests = []
+        area = pool.pop() if pool else _alloc("char[]", _REQUEST_AREA)
+        try:
+            size = _c_request(self._s, head, len(head), data, len(data), n, nonce, area,
+                              _REQUEST_AREA)
+            if size >= 0:
+                return _unpack(area, size)
+        except OverflowError:
+            _check_nonce(nonce)
+            raise
+        finally:
+            pool.append(area)
+        # too big for the area, a NUL inside a part, or a parameter named nonce
+        return _assemble(head, *self._encode_and_sign_slow(params, nonce))
+
+    def _fields_request(self, head: bytes) -> Callable[[bytes, int, int], bytes]:
+        """See :meth:`Signer._fields_request` (here: one C call into a private buffer)."""
+        signer = self._s
+        head_len = len(head)
+        area = _alloc("char[]", _REQUEST_AREA)
+        c_request = _c_request
+        unpack = _unpack
+        slow = self._fields_request_slow
+
+        def request(fields: bytes, n: int, nonce: int) -> bytes:
+            try:
+                size = c_request(signer, head, head_len, fields, len(fields), n, nonce, area,
+                                 _REQUEST_AREA)
+            except OverflowError:
+                _check_nonce(nonce)
+                raise
+            if size >= 0:
+                return unpack(area, size)
+            return slow(head, fields, n, nonce)
+
+        return request
+
+    def _fields_request_slow(self, head: bytes, fields: bytes, n: int, nonce: int) -> bytes:
+        """A request over :data:`_REQUEST_AREA` bytes: a right-sized buffer."""
+        _check_nonce(nonce)
+        cap = len(head) + 20 + _lib.POLO_REQUEST_FIXED + 3 * len(fields) + 2 * n + 26
+        out = _alloc("char[]", cap)
+        size = _c_request(self._s, head, len(head), fields, len(fields), n, nonce, out, cap)
+        if size < 0:
+            raise SigningError(f"polo_sign_request failed ({size}); nothing was signed")
+        return _unpack(out, size)
 
     def _encode_and_sign_slow(self, params: Params, nonce: int) -> tuple[bytes, str]:
         """Every input the fast route does not take: validate, format, pick the C layout."""

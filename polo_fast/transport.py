@@ -25,7 +25,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -53,12 +53,16 @@ __all__ = [
     "Request",
     "Transport",
     "decode",
+    "decode_answer",
     "make_ssl_context",
     "new_event_loop",
     "translate",
 ]
 
 log = logging.getLogger(__name__)
+
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
 
 USER_AGENT = "polo_fast/0.1"
 
@@ -254,47 +258,58 @@ def decode(status: int, body: bytes, request: Request) -> Any:
     HTML pages become :class:`ExchangeUnavailable`; 429/403 HTML pages
     :class:`RateLimitError`; anything else that is not JSON :class:`InvalidResponse`.
     """
+    head = request.head
+    return decode_answer(status, body, request.command, head.label if head is not None else None)
+
+
+def decode_answer(status: int, body: bytes, command: str, key: str | None) -> Any:
+    """:func:`decode` with the command name and the key (or None) instead of a Request."""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        where = _where(request)
-        if status >= 500:
-            note = _CLOUDFLARE.get(status, f"HTTP {status}")
-            raise ExchangeUnavailable(
-                f"exchange unavailable ({note}); answer was not JSON",
-                status=status,
-                sent=status not in _EDGE_ONLY,
-                **where,
-            ) from None
-        if status in (429, 403):
-            raise RateLimitError(
-                f"HTTP {status} with a non-JSON page (Cloudflare throttling or ban)",
-                command=request.command,
-                status=status,
-                key=where["key"],
-            ) from None
-        err = InvalidResponse(
-            f"answer is not valid JSON (HTTP {status}, {len(body)} bytes; truncated?)",
-            sent=True,
-            status=status,
-            **where,
-        )
-        raise err from exc
+        data = _loads(body)
+    except _JSONDecodeError as exc:
+        _not_json(status, body, command, key, exc)
     if type(data) is dict and ("error" in data or data.get("success") == 0):
         text = error_text(data)
         if text is None:
             msg = data.get("message", data.get("response"))
             text = msg if type(msg) is str else None
         if text is not None:
-            raise from_reply(request.command, data, status, key=_where(request)["key"])
+            raise from_reply(command, data, status, key=key)
     if 200 <= status < 300:
         return data
     if status >= 500:
         raise ExchangeUnavailable(
-            f"exchange unavailable (HTTP {status})", status=status, **_where(request)
+            f"exchange unavailable (HTTP {status})", status=status, command=command, key=key
         )
-    raise from_reply(request.command, f"HTTP {status}: {str(data)[:200]}", status,
-                     key=_where(request)["key"])
+    raise from_reply(command, f"HTTP {status}: {str(data)[:200]}", status, key=key)
+
+
+def _not_json(
+    status: int, body: bytes, command: str, key: str | None, exc: Exception
+) -> NoReturn:
+    where: dict[str, Any] = {"command": command, "key": key}
+    if status >= 500:
+        note = _CLOUDFLARE.get(status, f"HTTP {status}")
+        raise ExchangeUnavailable(
+            f"exchange unavailable ({note}); answer was not JSON",
+            status=status,
+            sent=status not in _EDGE_ONLY,
+            **where,
+        ) from None
+    if status in (429, 403):
+        raise RateLimitError(
+            f"HTTP {status} with a non-JSON page (Cloudflare throttling or ban)",
+            command=command,
+            status=status,
+            key=key,
+        ) from None
+    err = InvalidResponse(
+        f"answer is not valid JSON (HTTP {status}, {len(body)} bytes; truncated?)",
+        sent=True,
+        status=status,
+        **where,
+    )
+    raise err from exc
 
 
 class HttpTransport(Transport):

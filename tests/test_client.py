@@ -466,3 +466,129 @@ def test_configuration_errors() -> None:
         Client(key + "\r\nX: 1", secret)
     with pytest.raises(E.PoloniexArgumentError):
         Client(key, secret, rate_limit=0)
+
+
+# -- the compiled checks and the fast path send what the general path sends ---------------
+
+# Values of every kind, good and bad: each plan must accept, refuse and word its errors
+# exactly as build_params, and its C fields must give the general path's body byte for byte.
+_POOL: list[Any] = [
+    None, True, False, 0, 1, 2, 7, 61, 300, 10_001, -1, 2**63, 2**64, 1.5, -0.5, 1e-8, 1e16,
+    float("nan"), float("inf"), Decimal("0.0100"), Decimal("1E-8"), Decimal("1E+3"),
+    Decimal("-1"), Decimal("-0"), Decimal("NaN"), "BTC_ETH", "btc_eth", "all", "ALL", "BTC",
+    "0.5", "5.", ".5", ".", "", "1e-8", "٣.٣", "12345", "12a", "exchange", "margin",
+    "savings", "a b&c=d+e%f", "x\ny", "é", b"1", [1],
+]
+
+
+def _value_sets(cmd: Command, rnd: Any) -> list[tuple[Any, ...]]:
+    good = tuple(_sample(cmd, p, "12345") for p in cmd.params)
+    sets = [good, tuple(None if not p.required else v for p, v in zip(cmd.params, good,
+                                                                       strict=True))]
+    for i in range(len(cmd.params)):
+        for v in _POOL:
+            sets.append((*good[:i], v, *good[i + 1:]))
+    for _ in range(40):
+        sets.append(tuple(rnd.choice(_POOL) for _ in cmd.params))
+    return sets
+
+
+def _outcome(fn: Any, *args: Any) -> Any:
+    try:
+        return ("ok", fn(*args))
+    except Exception as exc:  # the exact type and text are compared
+        return (type(exc), str(exc))
+
+
+def test_compiled_checks_match_build_params() -> None:
+    import random
+
+    from polo_fast._args import PLANS, build_params
+    from polo_fast.signing import Signer
+
+    rnd = random.Random(7)
+    signer = Signer("k" * 64, backend="python")
+    head = b"POST /tradingApi HTTP/1.1\r\nContent-Length: "
+    checked = 0
+    for cmd in ALL_COMMANDS:
+        plan = PLANS[cmd.method]
+        request = signer._fields_request(head)
+        for values in _value_sets(cmd, rnd):
+            ref = _outcome(build_params, cmd, values)
+            got = _outcome(plan.check, values)
+            if ref[0] != "ok":
+                assert got == ref, (cmd.name, values)
+                continue
+            assert got[0] == "ok", (cmd.name, values, got)
+            fields, n = got[1]
+            # the fast path's request equals the general path's body and Sign, assembled
+            body, sign = signer.encode_and_sign(ref[1], 42)
+            assert request(fields, n, 42) == (
+                head + str(len(body)).encode() + b"\r\nSign: " + sign.encode() + b"\r\n\r\n"
+                + body
+            ), (cmd.name, values)
+            checked += 1
+    assert checked > 500
+
+
+class _FixedNonce:
+    def next(self) -> int:
+        return 1700000000
+
+    def bump(self, floor: int) -> None:
+        raise AssertionError("no nonce refusal expected")
+
+
+def test_fast_path_and_general_path_send_the_same_bytes(run: Any) -> None:
+    """The same calls through the lean lane (one C call) and through aiohttp: same bytes."""
+    from tests.test_transport import ScriptedServer
+
+    (key, secret), = make_keys(1).items()
+
+    async def calls(lean: bool) -> list[tuple[bytes, bytes]]:
+        async with ScriptedServer() as srv:
+            async with Client(key, secret, url=srv.url, lean=lean, rate_limit=None) as c:
+                c._lanes[0].nonce = _FixedNonce()  # type: ignore[assignment]
+                await c.buy("BTC_ETH", Decimal("1E-8"), 1.5, post_only=True, client_order_id=9)
+                await c.sell("BTC_ETH", "0.5", 2)
+                await c.return_balances()
+                await c.private("returnOpenOrders", currencyPair="all")
+                await c.private("returnEverything", unchecked=True, memo="a b&c", n=3)
+            return [(h[b"sign"], b) for h, b in srv.requests]
+
+    async def main() -> None:
+        lean, general = await calls(True), await calls(False)
+        assert lean == general and len(lean) == 5
+        assert lean[0][1] == (b"command=buy&currencyPair=BTC_ETH&rate=0.00000001&amount=1.5"
+                              b"&postOnly=1&clientOrderId=9&nonce=1700000000")
+        assert lean[4][1] == b"command=returnEverything&memo=a+b%26c&n=3&nonce=1700000000"
+
+    run(main())
+
+
+def test_gate_is_fifo_and_survives_cancellation(run: Any) -> None:
+    from polo_fast.client import _Gate
+
+    async def main() -> None:
+        gate = _Gate(1)
+        order: list[int] = []
+        await gate.take()
+
+        async def holder(i: int) -> None:
+            await gate.take()
+            order.append(i)
+            await asyncio.sleep(0)
+            gate.release()
+
+        tasks = [asyncio.ensure_future(holder(i)) for i in range(5)]
+        await asyncio.sleep(0)
+        tasks[1].cancel()  # cancelled while waiting: leaves the queue
+        gate.release()  # hands the place to task 0
+        tasks[0].cancel()  # ... which is cancelled before it runs: passes the place on
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert order == [2, 3, 4]
+        assert gate.free == 1 and not gate.waiters
+        await gate.take()  # free again, without waiting
+        assert gate.free == 0
+
+    run(main())

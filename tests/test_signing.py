@@ -513,3 +513,104 @@ def test_c_exact_size_path_matches_bound_path() -> None:
         ffi.unpack(big, n_big)
         == urlencode([("a b", "x y z"), ("é&", "%%%"), ("nonce", 1)]).encode()
     )
+
+
+# ---------------------------------------------------------------- whole requests
+
+HEAD = (
+    b"POST /tradingApi HTTP/1.1\r\nHost: 127.0.0.1:4443\r\nKey: K-123\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "
+)
+
+
+def assembled(head: bytes, body: bytes, sig: str) -> bytes:
+    """The request laid out by hand: what ``encode_sign_request`` must return."""
+    return head + str(len(body)).encode() + b"\r\nSign: " + sig.encode() + b"\r\n\r\n" + body
+
+
+def c_fields(pairs: list[tuple[str, str]]) -> tuple[bytes, int]:
+    """The C field layout of ``pairs``: names, then values, NUL-separated."""
+    return "\0".join([n for n, _ in pairs] + [v for _, v in pairs]).encode(), len(pairs)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pairs=_params, nonce=st.integers(min_value=0, max_value=2**64 - 1))
+def test_request_equals_assembly_of_body_and_sign(
+    pairs: list[tuple[str, str]], nonce: int
+) -> None:
+    expected = assembled(HEAD, *reference("s3cret", pairs, nonce))
+    for b in signing.BACKENDS:
+        s = Signer("s3cret", backend=b)
+        assert s.encode_sign_request(HEAD, pairs, nonce) == expected
+        if not any("\0" in n or "\0" in v for n, v in pairs):
+            assert s._fields_request(HEAD)(*c_fields(pairs), nonce) == expected
+
+
+def test_request_big_bodies_typed_values_and_errors(backend: str) -> None:
+    s = Signer("k", backend=backend)
+    big = [("command", "x"), ("memo", "é &=+%#" * 1300), ("blob", "z" * 10_000)]
+    expected = assembled(HEAD, *reference("k", big, 1))
+    assert len(expected) > signing._REQUEST_AREA  # past the reusable buffer
+    assert s.encode_sign_request(HEAD, big, 1) == expected
+    assert s._fields_request(HEAD)(*c_fields(big), 1) == expected
+    assert s.encode_sign_request(b"", [("command", "x")], 2) == assembled(
+        b"", *reference("k", [("command", "x")], 2)
+    )
+    typed: list[tuple[str, Any]] = [("command", "buy"), ("rate", Decimal("1E-8")), ("n", 3)]
+    assert s.encode_sign_request(HEAD, dict(typed), 5) == assembled(
+        HEAD, *s.encode_and_sign(typed, 5)
+    )
+    with pytest.raises(SigningTypeError):
+        s.encode_sign_request("head", {"command": "x"}, 1)  # type: ignore[arg-type]
+    with pytest.raises(SigningError):
+        s.encode_sign_request(HEAD, {"nonce": "1"}, 1)
+    with pytest.raises(SigningError):
+        s.encode_sign_request(HEAD, {"command": "x"}, 2**64)
+    with pytest.raises(SigningError):
+        s._fields_request(HEAD)(b"command\0x", 1, 2**64)
+    with pytest.raises(SigningTypeError):
+        s.encode_sign_request(HEAD, {"rate": None}, 1)  # type: ignore[dict-item]
+
+
+@needs_c
+def test_c_sign_request_buffers_and_codes() -> None:
+    from polo_fast._polo_sign import ffi, lib
+
+    key = b"k"
+    s = ffi.gc(lib.polo_signer_new(key, 1), lib.polo_signer_free)
+    fields = b"command\0rate\0buy\0" + b"0.5"
+    body = b"command=buy&rate=0.5&nonce=7"
+    expected = assembled(HEAD, body, hmac.new(key, body, hashlib.sha512).hexdigest())
+    assert len(b"\r\nSign: ") + 128 + len(b"\r\n\r\n") == lib.POLO_REQUEST_FIXED
+    # the C side needs room for the longest prefix while it encodes: at most this much
+    need = len(HEAD) + 20 + lib.POLO_REQUEST_FIXED + len(body)
+    for cap in range(need + 2, -1, -1):
+        out = ffi.new("char[]", cap + 16)
+        ffi.memmove(out, b"\xaa" * (cap + 16), cap + 16)
+        rc = lib.polo_sign_request(s, HEAD, len(HEAD), fields, len(fields), 2, 7, out, cap)
+        if cap >= need:
+            assert rc == len(expected)
+            assert ffi.unpack(out, rc) == expected
+        else:
+            assert rc == lib.POLO_ERR_BODY_SPACE
+        assert ffi.unpack(out + cap, 16) == b"\xaa" * 16  # nothing written past the end
+    out = ffi.new("char[]", 1024)
+    args = (fields, len(fields), 2, 7, out, 1024)
+    assert lib.polo_sign_request(ffi.NULL, HEAD, len(HEAD), *args) == lib.POLO_ERR_ARG
+    assert lib.polo_sign_request(s, ffi.NULL, 3, *args) == lib.POLO_ERR_ARG
+    assert (
+        lib.polo_sign_request(s, HEAD, len(HEAD), fields, len(fields), 2, 7, ffi.NULL, 1024)
+        == lib.POLO_ERR_ARG
+    )
+    assert lib.polo_sign_request(s, HEAD, len(HEAD), fields, len(fields), 3, 7, out, 1024) == (
+        lib.POLO_ERR_FIELDS
+    )
+    nonce_name = b"nonce\0" + b"5"
+    assert lib.polo_sign_request(s, HEAD, len(HEAD), nonce_name, 7, 1, 7, out, 1024) == (
+        lib.POLO_ERR_NONCE_NAME
+    )
+    # an empty head and no fields: the lines and "nonce=" alone
+    rc = lib.polo_sign_request(s, ffi.NULL, 0, ffi.NULL, 0, 0, 42, out, 1024)
+    assert ffi.unpack(out, rc) == assembled(
+        b"", b"nonce=42", hmac.new(key, b"nonce=42", hashlib.sha512).hexdigest()
+    )

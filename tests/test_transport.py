@@ -425,3 +425,27 @@ def test_lane_connect_failure_falls_back_to_aiohttp(run: Any, monkeypatch: Any) 
             assert len(srv.requests) == 2  # each served once, by aiohttp
 
     run(main())
+
+
+def test_lane_replaces_a_connection_idle_too_long(run: Any) -> None:
+    """An idle connection past ``max_idle`` is dropped before anything is written on it."""
+
+    async def main() -> None:
+        async with ScriptedServer() as srv, _client(srv.url, lean=True, read_retries=0) as c:
+            lane = c._lanes[0].lane
+            assert lane is not None
+            assert await c.return_balances() == {"BTC": "1.00000000"}
+            assert await c.return_balances() == {"BTC": "1.00000000"}
+            assert srv.connections == 1  # kept alive and reused
+            lane._max_idle = 0.0  # every idle connection is now too old
+            assert await c.buy("BTC_ETH", "0.1", 1) == {"BTC": "1.00000000"}
+            assert srv.connections == 2 and len(srv.requests) == 3  # replaced, not resent
+            assert lane.take() is None  # the one idle connection is too old: dropped
+            lane._max_idle = 50.0
+            assert await c.return_balances() == {"BTC": "1.00000000"}
+            assert srv.connections == 3
+            conn = lane.take()
+            assert conn is not None and lane.take() is None  # one idle, now taken
+            lane.put(conn)
+
+    run(main())
