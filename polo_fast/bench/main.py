@@ -182,13 +182,53 @@ def _pinned(cpu: int | None) -> Iterator[None]:
             os.sched_setaffinity(0, before)
 
 
-def _cpu_split(no_pin: bool) -> tuple[int | None, list[int] | None]:
+#: Other processes' load (in CPUs) above which the run is not pinned (see :func:`_cpu_split`).
+BUSY_CPUS = 0.25
+
+
+def _other_load(seconds: float = 0.3) -> float | None:
+    """CPUs' worth of busy time on the machine over ``seconds``, while this process sleeps.
+
+    Read from ``/proc/stat``; None where it cannot be read.
+    """
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                fields = f.readline().split()
+        except OSError:
+            return None
+        if len(fields) < 5 or fields[0] != "cpu":
+            return None
+        ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+        return sum(ticks), ticks[3] + ticks[4]
+
+    first = sample()
+    time.sleep(seconds)
+    second = sample()
+    if first is None or second is None or second[0] <= first[0]:
+        return None
+    total, idle = second[0] - first[0], second[1] - first[1]
+    return (total - idle) / total * (os.cpu_count() or 1)
+
+
+def _cpu_split(no_pin: bool) -> tuple[int | None, list[int] | None, str | None]:
+    """(client CPU, stand-in CPUs, why not pinned): pinned on a quiet machine only.
+
+    On a machine where other processes keep a CPU busy, a pinned process cannot move away
+    from them: the scheduler then makes it wait out the other process's time slice (2-5 ms
+    stalls measured here with Linux's EEVDF scheduler, mostly on requests that follow an
+    idle moment, such as a first order), which unpinned processes avoid.
+    """
     if no_pin or not hasattr(os, "sched_getaffinity"):
-        return None, None
+        return None, None, "--no-pin" if no_pin else "no CPU affinity on this system"
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
-        return None, None
-    return cpus[0], cpus[1:]
+        return None, None, "one CPU"
+    busy = _other_load()
+    if busy is not None and busy > BUSY_CPUS:
+        return None, None, f"other processes busy ({busy:.1f} CPUs)"
+    return cpus[0], cpus[1:], None
 
 
 def _profile_timeout(rtt_ms: float, plan: Plan, clients: int, pace: float) -> float:
@@ -320,12 +360,13 @@ def _standin(args: argparse.Namespace, clients: list[str], profiles: list[str]) 
     prime_keys = {c: new_key() for c in clients}
     keys = {k: s for ck in cell_keys.values() for k, s in ck.all()}
     keys.update(prime_keys.values())
-    mine, theirs = _cpu_split(args.no_pin)
+    mine, theirs, unpinned = _cpu_split(args.no_pin)
     progress = _Progress(4 * len(profiles), args.progress)  # 4 phases per profile
     sys.stderr.write(
         f"polo-fast bench: {len(clients)} clients x {len(profiles)} profiles "
         f"({', '.join(profiles)}); stand-in exchange and WAN proxies in a child process"
         + (f" on CPU {','.join(map(str, theirs))}, clients on CPU {mine}" if theirs else "")
+        + (f"; not pinned to CPUs: {unpinned}" if unpinned else "")
         + "\n"
     )
     t_start = time.monotonic()
@@ -357,6 +398,7 @@ def _standin(args: argparse.Namespace, clients: list[str], profiles: list[str]) 
         "rtt_ms": {p: PROFILES[p] for p in profiles},
         "plans": {p: plans[p].as_dict() for p in profiles},
         "pinned": theirs is not None,
+        "unpinned_because": unpinned,
         "seconds": round(time.monotonic() - t_start, 1),
         "argv": list(args.argv),
         "command": shlex.join(["polo-fast", "bench", *args.argv]),

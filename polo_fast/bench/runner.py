@@ -7,8 +7,9 @@ of them alike:
 
 1. **cold**: a fresh client, no warm-up; the first order (``buy``, then an untimed
    ``cancelOrder``) pays TCP connect and TLS handshake. Repeated ``cold_reps`` times.
-2. **after warm-up**: a fresh client, its ``warm_up()`` (untimed here, recorded apart),
-   then the first order, timed.
+2. **after warm-up**: a fresh client, a garbage collection, its ``warm_up()`` (untimed
+   here, recorded apart), then at once the first order, timed: nothing runs between
+   ``warm_up()`` and the order that a warm order does not also have before it.
 3. **warm**: one warmed client each; a few untimed requests, then ``balances`` timed
    ``returnBalances`` round trips and ``orders`` timed ``buy`` + ``cancelOrder`` pairs (each
    round trip timed alone), in chunks, client after client. Process CPU time (all threads
@@ -110,15 +111,27 @@ def plan_for(
             balances=_clamp(0.5 * budget / per_s, 10, 300),
             orders=_clamp(0.25 * budget / (2 * per_s), 3, 100),
             parallel=_clamp(0.1 * budget / per_s, 3, 50),
-            cold_reps=1 if rtt_ms > 50 else 2,
+            cold_reps=_first_reps(rtt_ms, quick=True),
             pre=2,
         )
     return Plan(
         balances=_clamp(0.45 * budget / per_s, 20, 1500),
         orders=_clamp(0.3 * budget / (2 * per_s), 8, 400),
         parallel=_clamp(0.15 * budget / per_s, 8, 300),
-        cold_reps=3 if rtt_ms >= 50 else 5,
+        cold_reps=_first_reps(rtt_ms, quick=False),
     )
+
+
+def _first_reps(rtt_ms: float, *, quick: bool) -> int:
+    """How many cold and after-warm-up first orders to take (one sample each per client).
+
+    A first order is one sample per fresh client, so its median needs more of them than a
+    median of two where they are cheap (low RTT): on a shared machine a single scheduling
+    delay of a few milliseconds is as large as the whole round trip at ``iad``.
+    """
+    if quick:
+        return 5 if rtt_ms <= 10 else (2 if rtt_ms <= 50 else 1)
+    return 9 if rtt_ms <= 10 else (5 if rtt_ms < 50 else 3)
 
 
 @dataclass
@@ -243,11 +256,16 @@ async def _after_one(
     conn = spec.make(target, [key])
     try:
         await conn.start()
+        # Collect before warm_up(), never between it and the order: a full collection there
+        # (~4 ms of CPU) made the order pay what no warm order pays: cold caches (the floor's
+        # first buy took 330 us of CPU instead of 75), the handshake's tail read late, and
+        # the scheduler's bill for the burst when the process wakes up for the answer
+        # (+3 ms at frankfurt on a busy machine).
+        gc.collect()
         t0 = time.perf_counter_ns()
         await conn.warm_up()
         res.warm_up_ms.append(_ms(t0, time.perf_counter_ns()))
         await pacer()
-        gc.collect()
         res.after_warm_up_ms.append(await _first_request(conn, target.real))
         _check(conn)
     finally:
