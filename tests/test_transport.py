@@ -339,6 +339,20 @@ def test_tls_1_1_server_refused(run: Any, lean: bool, ca: trustme.CA, tmp_path: 
 # -- warm-up, proxy, fallback --------------------------------------------------------------
 
 
+def test_warm_up_lane_round_trip_failure_is_a_connect_error(run: Any) -> None:
+    async def main() -> None:
+        async with ScriptedServer() as srv:
+            srv.script = ["drop"]  # the lane's warm-up GET is read, never answered
+            async with _client(srv.url, lean=True) as c:
+                with pytest.raises(E.ConnectError):
+                    await c.warm_up(0)
+                assert srv.requests[0][1] == b""  # the GET, not an order
+                assert await c.return_balances() == {"BTC": "1.00000000"}  # a new connection
+                assert srv.connections == 2
+
+    run(main())
+
+
 def test_warm_up_opens_lanes_and_pool(run: Any) -> None:
     async def main() -> None:
         async with ScriptedServer() as srv:
@@ -346,11 +360,14 @@ def test_warm_up_opens_lanes_and_pool(run: Any) -> None:
             async with Client(keys=list(keys.items()), url=srv.url, rate_limit=None) as c:
                 await c.warm_up(3)
                 assert srv.connections == 2 + 3  # one lane per key + 3 pooled
+                # one round trip on every connection, lanes included: a body-less GET
+                assert len(srv.requests) == 2 + 3
+                assert all(body == b"" for _, body in srv.requests)
                 opened = srv.connections
                 await asyncio.gather(*(c.return_balances() for _ in range(2)))
                 await c.return_ticker()
                 assert srv.connections == opened  # the first calls paid no connect
-                assert len(srv.requests) == 3 + 3
+                assert len(srv.requests) == 2 + 3 + 3
 
     run(main())
 
