@@ -99,6 +99,11 @@ def validate(cmd: Command, pairs: list[tuple[str, str]], *, public: bool) -> dic
     raw: dict[str, str] = {}
     for name, value in pairs:
         param = cmd.param(name)
+        if param is None and public:
+            # The public endpoint is a plain GET that ignores what it does not read:
+            # python-poloniex has sent the last private call's ``nonce`` on every later
+            # public query (a mutable default dict) for years without an error.
+            continue
         if param is None or name in raw:
             raise invalid(name)
         raw[name] = value

@@ -137,3 +137,18 @@ def test_public_errors_and_reproducible_seed(run: Run) -> None:
     }
     assert 300 in CHART_PERIODS
     run(body())
+
+
+def test_public_ignores_parameters_it_does_not_read(run: Run) -> None:
+    """A stray ``nonce`` (python-poloniex sends the last one) is ignored, as by the real API."""
+
+    async def body() -> None:
+        async with StandInExchange({}) as ex, Raw(ex.url, "", "", ex.ca_path) as c:
+            status, book = await c.public(
+                "returnOrderBook", currencyPair="BTC_ETH", depth=1, nonce=1700000000000
+            )
+            assert status == 200 and len(book["asks"]) == 1
+            status, err = await c.public("returnOrderBook", depth=1)
+            assert status == 422 and "error" in err
+
+    run(body())
