@@ -474,8 +474,8 @@ class CommandMethods:
 
     async def cancel_order(
         self,
-        *,
         order_number: int | str | None = None,
+        *,
         client_order_id: int | None = None,
         currency_pair: str | None = None,
     ) -> Any:

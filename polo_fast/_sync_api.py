@@ -507,8 +507,8 @@ class SyncMethods:
 
     def cancel_order(
         self,
-        *,
         order_number: int | str | None = None,
+        *,
         client_order_id: int | None = None,
         currency_pair: str | None = None,
     ) -> Any:
@@ -534,7 +534,7 @@ class SyncMethods:
         """
         return self._call(
             "cancel_order",
-            order_number=order_number,
+            order_number,
             client_order_id=client_order_id,
             currency_pair=currency_pair,
         )

@@ -35,14 +35,18 @@ def test_one_async_method_per_command_with_table_arguments() -> None:
         assert inspect.iscoroutinefunction(method), cmd.method
         assert method.__qualname__.startswith(_api.CommandMethods.__name__)
         params = list(inspect.signature(method).parameters.values())[1:]
-        required = [p.arg for p in cmd.params if p.required]
-        optional = [p.arg for p in cmd.params if not p.required]
-        assert [p.name for p in params] == required + optional
-        for sp, tp in zip(params, [p for p in cmd.params if p.required]
-                          + [p for p in cmd.params if not p.required], strict=True):
+        lead_names = {g[0] for g in cmd.one_of}
+        required = [p for p in cmd.params if p.required]
+        lead = [p for p in cmd.params if not p.required and p.name in lead_names]
+        optional = [p for p in cmd.params if not p.required and p.name not in lead_names]
+        assert [p.name for p in params] == [p.arg for p in required + lead + optional]
+        for sp, tp in zip(params, required + lead + optional, strict=True):
             if tp.required:
                 assert sp.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
                 assert sp.default is inspect.Parameter.empty
+            elif tp in lead:  # cancel_order(order_number), as cancelOrder(orderNumber)
+                assert sp.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+                assert sp.default is None
             else:
                 assert sp.kind is inspect.Parameter.KEYWORD_ONLY
                 assert sp.default is (False if tp.kind is Kind.FLAG else None)

@@ -5,7 +5,8 @@ Run ``python tools/gen_api.py`` after changing ``polo_fast/commands.py``;
 (``python tools/gen_api.py --check`` says the same).
 
 Each method takes the command's parameters as snake_case arguments: required ones
-positional in table order, optional ones keyword-only (``None`` = leave out), flags as
+positional in table order (then the first of an exactly-one-of group, with a default),
+optional ones keyword-only (``None`` = leave out), flags as
 ``bool``. Every method hands the command's compiled :class:`~polo_fast._args.Plan` and a
 tuple of the values, in table order, to ``self._private`` or ``self._public``: one internal
 call path for each kind, no intermediate coroutine.
@@ -126,9 +127,13 @@ def render() -> str:
     out = [HEADER]
     for c in ALL_COMMANDS:
         req = [p for p in c.params if p.required]
-        opt = [p for p in c.params if not p.required]
+        # The first of an exactly-one-of group may also come positionally:
+        # cancel_order(order_number) reads as the exchange's own cancelOrder(orderNumber).
+        lead = [p for p in c.params if not p.required and any(g[0] == p.name for g in c.one_of)]
+        opt = [p for p in c.params if not p.required and p not in lead]
         sig = ["        self,"]
         sig += [f"        {p.arg}: {_annotation(p)}," for p in req]
+        sig += [f"        {p.arg}: {_annotation(p)} = {_default(p)}," for p in lead]
         if opt:
             sig.append("        *,")
             sig += [f"        {p.arg}: {_annotation(p)} = {_default(p)}," for p in opt]
