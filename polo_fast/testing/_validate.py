@@ -49,12 +49,15 @@ def _error(param: Param, public: bool, missing: bool) -> ApiError:
     return ApiError(MISSING) if missing else invalid(param.name)
 
 
+_FRACTIONAL_TS = re.compile(r"[0-9]+\.[0-9]+\Z")
+
+
 def _convert(param: Param, value: str, public: bool) -> Any:
     kind = param.kind
     out: Any = value
     if kind in (Kind.PAIR, Kind.PAIR_OR_ALL):
-        if kind is Kind.PAIR_OR_ALL and value == "all":
-            return value
+        if kind is Kind.PAIR_OR_ALL and value.lower() == "all":
+            return "all"  # python-poloniex sends "ALL" by default; it worked against the API
         if not _PAIR.match(value):
             raise _error(param, public, False)
         if value not in PAIRS:
@@ -72,6 +75,9 @@ def _convert(param: Param, value: str, public: bool) -> Any:
         if value != "1":
             raise _error(param, public, False)
         return True
+    if kind is Kind.TIMESTAMP and _FRACTIONAL_TS.match(value):
+        # python-poloniex sends float times ("1491030000.0"); the API took them as seconds.
+        value = value.split(".", 1)[0]
     if kind in (Kind.INT, Kind.TIMESTAMP, Kind.ORDER_NUMBER, Kind.CLIENT_ORDER_ID, Kind.BIT):
         if not _DIGITS.match(value):
             raise _error(param, public, False)

@@ -152,3 +152,23 @@ def test_public_ignores_parameters_it_does_not_read(run: Run) -> None:
             assert status == 422 and "error" in err
 
     run(body())
+
+
+def test_python_poloniex_defaults_are_accepted(run: Run) -> None:
+    """``currencyPair=ALL`` and float timestamps, as python-poloniex sends them by default."""
+
+    async def body() -> None:
+        async with StandInExchange({}) as ex, Raw(ex.url, "", "", ex.ca_path) as c:
+            status, books = await c.public("returnOrderBook", currencyPair="ALL", depth=1)
+            assert status == 200 and "BTC_ETH" in books
+            status, candles = await c.public(
+                "returnChartData", currencyPair="BTC_ETH", period=86400,
+                start="1700000000.0", end="1700604800.5",
+            )
+            assert status == 200 and isinstance(candles, list) and candles
+            status, err = await c.public(
+                "returnChartData", currencyPair="BTC_ETH", period=86400, start="1.2.3", end="2"
+            )
+            assert status == 422 and "error" in err
+
+    run(body())
