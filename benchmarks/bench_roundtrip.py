@@ -67,7 +67,9 @@ def _server_main(conn: Any, tls: str, cert_dir: str) -> None:
     _pin(SERVER_CPU)
     response = (
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-        + str(len(ANSWER)).encode() + b"\r\n\r\n" + ANSWER
+        + str(len(ANSWER)).encode()
+        + b"\r\n\r\n"
+        + ANSWER
     )
 
     class Fixed(asyncio.Protocol):
@@ -83,11 +85,20 @@ def _server_main(conn: Any, tls: str, cert_dir: str) -> None:
                     break
                 head = buf[:end].lower()
                 i = head.find(b"content-length:")
-                length = int(head[i + 15:head.find(b"\r\n", i) if head.find(b"\r\n", i) > 0
-                                   else len(head)]) if i >= 0 else 0
+                length = (
+                    int(
+                        head[
+                            i + 15 : head.find(b"\r\n", i)
+                            if head.find(b"\r\n", i) > 0
+                            else len(head)
+                        ]
+                    )
+                    if i >= 0
+                    else 0
+                )
                 if len(buf) < end + 4 + length:
                     break
-                buf = buf[end + 4 + length:]
+                buf = buf[end + 4 + length :]
                 self.t.write(response)
             self.buf = buf
 
@@ -157,8 +168,9 @@ async def _floor(url: str, ca: str, n: int, warm: int) -> list[int]:
             return self.waiter
 
     proto: Floor
-    _, proto = await loop.create_connection(Floor, host, int(port), ssl=_client_ctx(ca),
-                                            server_hostname=host)
+    _, proto = await loop.create_connection(
+        Floor, host, int(port), ssl=_client_ctx(ca), server_hostname=host
+    )
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
     proto.need = len(head) + len(str(len(ANSWER))) + 4 + len(ANSWER)
     out = []
@@ -190,8 +202,7 @@ async def _timed(call: Callable[[], Awaitable[Any]], n: int, warm: int) -> list[
 async def _polo(url: str, ca: str, n: int, warm: int, lean: bool) -> list[int]:
     import polo_fast
 
-    async with polo_fast.Client(KEY, SECRET, url=url, ca_path=ca, rate_limit=None,
-                                lean=lean) as c:
+    async with polo_fast.Client(KEY, SECRET, url=url, ca_path=ca, rate_limit=None, lean=lean) as c:
         await c.warm_up(1)
         return await _timed(c.return_balances, n, warm)
 
@@ -206,9 +217,15 @@ async def _aiohttp(url: str, ca: str, n: int, warm: int) -> list[int]:
         async def call() -> Any:
             nonce[0] += 1
             body, sign = _stdlib_sign(nonce[0])
-            async with s.post(url + "/tradingApi", data=body, headers={
-                "Key": KEY, "Sign": sign,
-                "Content-Type": "application/x-www-form-urlencoded"}) as r:
+            async with s.post(
+                url + "/tradingApi",
+                data=body,
+                headers={
+                    "Key": KEY,
+                    "Sign": sign,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            ) as r:
                 return json.loads(await r.read())
 
         return await _timed(call, n, warm)
@@ -227,8 +244,10 @@ def _requests(url: str, ca: str, n: int, warm: int) -> list[int]:
         t0 = time.perf_counter_ns()
         nonce += 1
         body, sign = _stdlib_sign(nonce)
-        s.post(url + "/tradingApi", data=body, headers={
-            "Key": KEY, "Sign": sign, "Content-Type": "application/x-www-form-urlencoded"},
+        s.post(
+            url + "/tradingApi",
+            data=body,
+            headers={"Key": KEY, "Sign": sign, "Content-Type": "application/x-www-form-urlencoded"},
             verify=ca,  # per request: REQUESTS_CA_BUNDLE would override Session.verify
         ).json()
         if i >= warm:
@@ -252,8 +271,11 @@ def _measure(name: str, url: str, ca: str, n: int, warm: int) -> dict[str, float
         lat = uvloop.run(coro)
     cpu = (_CPU[1] - _CPU[0]) / n
     lat.sort()
-    return {"p50_us": statistics.median(lat) / 1000, "p99_us": lat[int(len(lat) * 0.99)] / 1000,
-            "cpu_us": cpu * 1e6}
+    return {
+        "p50_us": statistics.median(lat) / 1000,
+        "p99_us": lat[int(len(lat) * 0.99)] / 1000,
+        "cpu_us": cpu * 1e6,
+    }
 
 
 IMPLS = ["floor", "polo_fast", "polo_fast-aiohttp", "aiohttp+stdlib", "requests+stdlib"]
@@ -274,18 +296,25 @@ def main(argv: list[str] | None = None) -> int:
 
     pinned = _pin(CLIENT_CPU)
     ctx = mp.get_context("spawn")
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                               "pinned": pinned, "n": args.n, "runs": {}}
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "pinned": pinned,
+        "n": args.n,
+        "runs": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         ca = trustme.CA()
         ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(
-            os.path.join(tmp, "cert.pem"))
+            os.path.join(tmp, "cert.pem")
+        )
         ca_path = os.path.join(tmp, "ca.pem")
         ca.cert_pem.write_to_path(ca_path)
         results["loadavg"] = os.getloadavg()
-        print(f"# {results['date']}  n={args.n}  pinned client/server to cpu "
-              f"{CLIENT_CPU}/{SERVER_CPU}: {pinned}  load average before: "
-              f"{results['loadavg'][0]:.2f}")
+        print(
+            f"# {results['date']}  n={args.n}  pinned client/server to cpu "
+            f"{CLIENT_CPU}/{SERVER_CPU}: {pinned}  load average before: "
+            f"{results['loadavg'][0]:.2f}"
+        )
         for tls in args.tls.split(","):
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_server_main, args=(child, tls, tmp))
@@ -302,13 +331,23 @@ def main(argv: list[str] | None = None) -> int:
             parent.send("stop")
             proc.join()
             floor = rows.get("floor")
-            print(f"\nTLS {tls}   {'impl':<20}{'p50 us':>9}{'p99 us':>9}{'cpu us/req':>11}"
-                  f"{'p50/floor':>10}{'p99/floor':>10}")
+            print(
+                f"\nTLS {tls}   {'impl':<20}{'p50 us':>9}{'p99 us':>9}{'cpu us/req':>11}"
+                f"{'p50/floor':>10}{'p99/floor':>10}"
+            )
             for name, r in rows.items():
-                ratios = (f"{r['p50_us'] / floor['p50_us']:>10.2f}"
-                          f"{r['p99_us'] / floor['p99_us']:>10.2f}") if floor else ""
-                print(f"          {name:<20}{r['p50_us']:>9.1f}{r['p99_us']:>9.1f}"
-                      f"{r['cpu_us']:>11.1f}{ratios}")
+                ratios = (
+                    (
+                        f"{r['p50_us'] / floor['p50_us']:>10.2f}"
+                        f"{r['p99_us'] / floor['p99_us']:>10.2f}"
+                    )
+                    if floor
+                    else ""
+                )
+                print(
+                    f"          {name:<20}{r['p50_us']:>9.1f}{r['p99_us']:>9.1f}"
+                    f"{r['cpu_us']:>11.1f}{ratios}"
+                )
             results["runs"][f"tls{tls}"] = rows
         # end to end against the stand-in exchange
         parent, child = ctx.Pipe()
@@ -319,8 +358,10 @@ def main(argv: list[str] | None = None) -> int:
         parent.send("stop")
         proc.join()
         results["runs"]["standin"] = {"polo_fast": e2e}
-        print(f"\nstand-in exchange (TLS default), polo_fast lean: p50 {e2e['p50_us']:.1f} us, "
-              f"p99 {e2e['p99_us']:.1f} us, cpu {e2e['cpu_us']:.1f} us/req")
+        print(
+            f"\nstand-in exchange (TLS default), polo_fast lean: p50 {e2e['p50_us']:.1f} us, "
+            f"p99 {e2e['p99_us']:.1f} us, cpu {e2e['cpu_us']:.1f} us/req"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

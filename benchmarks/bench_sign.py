@@ -120,20 +120,20 @@ HEAD = (
     b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "
 )
 EXPECTED_REQUEST = (
-    HEAD + str(len(EXPECTED_BODY)).encode() + b"\r\nSign: " + EXPECTED[1].encode()
-    + b"\r\n\r\n" + EXPECTED_BODY
+    HEAD
+    + str(len(EXPECTED_BODY)).encode()
+    + b"\r\nSign: "
+    + EXPECTED[1].encode()
+    + b"\r\n\r\n"
+    + EXPECTED_BODY
 )
-FIELDS = (
-    b"command\0currencyPair\0rate\0amount\0fillOrKill\0buy\0BTC_ETH\x000.01234567\x001.5\x001"
-)
+FIELDS = b"command\0currencyPair\0rate\0amount\0fillOrKill\0buy\0BTC_ETH\x000.01234567\x001.5\x001"
 
 
 def stdlib_request(params: dict[str, Any], nonce: int) -> bytes:
     """urlencode + hmac.new, then the request joined in Python."""
     body, sign = stdlib(params, nonce)
-    return b"".join(
-        (HEAD, b"%d" % len(body), b"\r\nSign: ", sign.encode(), b"\r\n\r\n", body)
-    )
+    return b"".join((HEAD, b"%d" % len(body), b"\r\nSign: ", sign.encode(), b"\r\n\r\n", body))
 
 
 def _run_request(benchmark: Any, fn: Callable[..., bytes], *args: Any) -> None:

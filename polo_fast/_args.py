@@ -395,8 +395,7 @@ def from_wire(cmd: Command, params: dict[str, Any]) -> tuple[Any, ...]:
     if unknown:
         accepted = ", ".join(p.name for p in cmd.params) or "no parameters"
         raise PoloniexArgumentError(
-            f"{cmd.name}: unknown parameter {', '.join(map(repr, unknown))} "
-            f"(it takes {accepted})"
+            f"{cmd.name}: unknown parameter {', '.join(map(repr, unknown))} (it takes {accepted})"
         )
     return tuple(params.get(p.name) for p in cmd.params)
 
@@ -432,5 +431,3 @@ def check_key(key: Any, secret: Any) -> tuple[str, str | bytes]:
     if not isinstance(secret, (str, bytes)) or not secret:
         raise PoloniexTypeError(f"the secret of key {key_prefix(key)} must be a non-empty str")
     return key, secret
-
-

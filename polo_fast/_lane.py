@@ -366,4 +366,3 @@ class Lane:
 
     def __repr__(self) -> str:
         return f"<Lane {self._host}:{self._port} idle={len(self._idle)}>"
-

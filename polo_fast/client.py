@@ -181,12 +181,26 @@ class _KeyLane:
     """One API key: its signer, nonce source, prebuilt head, gate, limiter and lean lane."""
 
     __slots__ = (
-        "busy", "gate", "head", "key", "lane", "limiter", "nonce", "request", "signer", "timeout",
+        "busy",
+        "gate",
+        "head",
+        "key",
+        "lane",
+        "limiter",
+        "nonce",
+        "request",
+        "signer",
+        "timeout",
     )
 
     def __init__(
-        self, key: str, signer: Signer, nonce: NonceSource, head: Head,
-        limiter: RateLimiter | None, in_flight: int,
+        self,
+        key: str,
+        signer: Signer,
+        nonce: NonceSource,
+        head: Head,
+        limiter: RateLimiter | None,
+        in_flight: int,
     ) -> None:
         self.key = key
         self.signer = signer
@@ -426,9 +440,7 @@ class Client(CommandMethods):
                 best = lane
         return best
 
-    async def _private(
-        self, plan: Plan, values: tuple[Any, ...] | list[tuple[str, Any]]
-    ) -> Any:
+    async def _private(self, plan: Plan, values: tuple[Any, ...] | list[tuple[str, Any]]) -> Any:
         """Check, sign and send one private call; the retry policy (module docstring).
 
         ``values``: one per table parameter, or the ``(name, value)`` pairs of an unchecked
@@ -521,8 +533,12 @@ class Client(CommandMethods):
                         raise
                     nonce_tries += 1
                     lane.nonce.bump(exc.expected_floor)
-                    log.debug("%s key=%s: nonce refused (floor %d), re-signing",
-                              name, key_prefix(lane.key), exc.expected_floor)
+                    log.debug(
+                        "%s key=%s: nonce refused (floor %d), re-signing",
+                        name,
+                        key_prefix(lane.key),
+                        exc.expected_floor,
+                    )
                 except TransportError as exc:
                     if plan.changes_state:
                         if exc.sent:
@@ -535,7 +551,13 @@ class Client(CommandMethods):
                     if retries >= self._read_retries:
                         raise
                     retries += 1
-                    log.debug("%s key=%s: %s; retry %d of %d", name, key_prefix(lane.key),
-                              exc.detail, retries, self._read_retries)
+                    log.debug(
+                        "%s key=%s: %s; retry %d of %d",
+                        name,
+                        key_prefix(lane.key),
+                        exc.detail,
+                        retries,
+                        self._read_retries,
+                    )
         finally:
             lane.busy -= 1

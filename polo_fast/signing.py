@@ -439,8 +439,9 @@ def _check_head(head: object) -> None:
 
 def _assemble(head: bytes, body: bytes, sign: str) -> bytes:
     """The request as :meth:`Signer.encode_sign_request` lays it out, from body and Sign."""
-    return b"".join((head, b"%d" % len(body), b"\r\nSign: ", sign.encode("ascii"),
-                     b"\r\n\r\n", body))
+    return b"".join(
+        (head, b"%d" % len(body), b"\r\nSign: ", sign.encode("ascii"), b"\r\n\r\n", body)
+    )
 
 
 # Per-thread output areas for the C path (``polo_out``: 128 hex bytes, then a 4 kB body).
@@ -553,8 +554,9 @@ class _CffiSigner(Signer):
             pool = _tls.requests = []
         area = pool.pop() if pool else _alloc("char[]", _REQUEST_AREA)
         try:
-            size = _c_request(self._s, head, len(head), data, len(data), n, nonce, area,
-                              _REQUEST_AREA)
+            size = _c_request(
+                self._s, head, len(head), data, len(data), n, nonce, area, _REQUEST_AREA
+            )
             if size >= 0:
                 return _unpack(area, size)
         except OverflowError:
@@ -576,8 +578,9 @@ class _CffiSigner(Signer):
 
         def request(fields: bytes, n: int, nonce: int) -> bytes:
             try:
-                size = c_request(signer, head, head_len, fields, len(fields), n, nonce, area,
-                                 _REQUEST_AREA)
+                size = c_request(
+                    signer, head, head_len, fields, len(fields), n, nonce, area, _REQUEST_AREA
+                )
             except OverflowError:
                 _check_nonce(nonce)
                 raise

@@ -284,9 +284,7 @@ def decode_answer(status: int, body: bytes, command: str, key: str | None) -> An
     raise from_reply(command, f"HTTP {status}: {str(data)[:200]}", status, key=key)
 
 
-def _not_json(
-    status: int, body: bytes, command: str, key: str | None, exc: Exception
-) -> NoReturn:
+def _not_json(status: int, body: bytes, command: str, key: str | None, exc: Exception) -> NoReturn:
     where: dict[str, Any] = {"command": command, "key": key}
     if status >= 500:
         note = _CLOUDFLARE.get(status, f"HTTP {status}")

@@ -35,6 +35,7 @@ def _client(ex: StandInExchange, keys: dict[str, str], *, lean: bool, **kw: Any)
 
 # -- every command round-trips ------------------------------------------------------------
 
+
 def _sample(cmd: Command, p: Param, order: str) -> Any:
     if p.choices is not None and p.kind is not Kind.FLAG:
         if p.name == "toAccount":
@@ -63,8 +64,9 @@ def _args(cmd: Command, order: str) -> tuple[list[Any], dict[str, Any]]:
     if cmd.name == "cancelOrder":
         skip = {"clientOrderId"}
     pos = [_sample(cmd, p, order) for p in cmd.params if p.required]
-    kw = {p.arg: _sample(cmd, p, order) for p in cmd.params
-          if not p.required and p.name not in skip}
+    kw = {
+        p.arg: _sample(cmd, p, order) for p in cmd.params if not p.required and p.name not in skip
+    }
     if cmd.name in ("buy", "sell", "marginBuy", "marginSell", "moveOrder"):
         kw["client_order_id"] = 900 + ALL_COMMANDS.index(cmd)
     if cmd.name == "withdraw":
@@ -79,8 +81,10 @@ def test_every_command_round_trips(run: Any, lean: bool) -> None:
     (key,) = keys
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=None, withdraw_keys=[key]) as ex, \
-                _client(ex, keys, lean=lean, allow_withdrawals=True) as c:
+        async with (
+            StandInExchange(keys, rate_limit=None, withdraw_keys=[key]) as ex,
+            _client(ex, keys, lean=lean, allow_withdrawals=True) as c,
+        ):
             placed = await c.buy("BTC_ETH", Decimal("0.00100000"), 1, post_only=True)
             order = placed["orderNumber"]
             for cmd in ALL_COMMANDS:
@@ -90,8 +94,9 @@ def test_every_command_round_trips(run: Any, lean: bool) -> None:
                     result = await getattr(c, cmd.method)(*pos, **kw)
                 except E.ExchangeError as exc:
                     # the exchange read the parameters; only its business rules refused
-                    assert not isinstance(exc, (E.InvalidParameterError, E.AuthenticationError,
-                                                E.NonceError)), (cmd.name, exc)
+                    assert not isinstance(
+                        exc, (E.InvalidParameterError, E.AuthenticationError, E.NonceError)
+                    ), (cmd.name, exc)
                     result = exc
                 if cmd.private:
                     journal = ex.journal()
@@ -100,7 +105,8 @@ def test_every_command_round_trips(run: Any, lean: bool) -> None:
                     assert entry["command"] == cmd.name and entry["key"] == key
                     sent = {k for k in entry["params"]}
                     wanted = {p.name for p in cmd.params if p.arg in kw} | {
-                        p.name for p in cmd.params if p.required}
+                        p.name for p in cmd.params if p.required
+                    }
                     assert sent == wanted, cmd.name
                 else:
                     assert not isinstance(result, Exception), (cmd.name, result)
@@ -115,8 +121,7 @@ def test_escape_hatches(run: Any, lean: bool) -> None:
     keys = make_keys(1)
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=None) as ex, \
-                _client(ex, keys, lean=lean) as c:
+        async with StandInExchange(keys, rate_limit=None) as ex, _client(ex, keys, lean=lean) as c:
             book = await c.public("returnOrderBook", currencyPair="BTC_ETH", depth=3)
             assert len(book["bids"]) <= 3
             bal = await c.private("returnCompleteBalances", account="all")
@@ -136,6 +141,7 @@ def test_escape_hatches(run: Any, lean: bool) -> None:
 
 
 # -- bad arguments are refused before anything is sent --------------------------------------
+
 
 class Refusing(Transport):
     """A transport that counts what reaches it (nothing should)."""
@@ -162,15 +168,23 @@ BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any], type[Exception]]] = 
     ("buy", ("BTC_ETH", True, "1"), {}, E.PoloniexTypeError),
     ("buy", ("BTC_ETH", None, "1"), {}, E.PoloniexArgumentError),
     ("buy", ("BTC_ETH", [1], "1"), {}, E.PoloniexTypeError),
-    ("buy", ("BTC_ETH", "0.1", "1"), {"post_only": True, "fill_or_kill": True},
-     E.PoloniexArgumentError),
+    (
+        "buy",
+        ("BTC_ETH", "0.1", "1"),
+        {"post_only": True, "fill_or_kill": True},
+        E.PoloniexArgumentError,
+    ),
     ("buy", ("BTC_ETH", "0.1", "1"), {"post_only": "yes"}, E.PoloniexTypeError),
     ("buy", ("BTC_ETH", "0.1", "1"), {"client_order_id": 2**63}, E.PoloniexArgumentError),
     ("cancel_order", (), {}, E.PoloniexArgumentError),
     ("cancel_order", (), {"order_number": 1, "client_order_id": 2}, E.PoloniexArgumentError),
     ("cancel_order", (), {"order_number": "12a"}, E.PoloniexArgumentError),
-    ("move_order", (1, "0.1"), {"post_only": True, "immediate_or_cancel": True},
-     E.PoloniexArgumentError),
+    (
+        "move_order",
+        (1, "0.1"),
+        {"post_only": True, "immediate_or_cancel": True},
+        E.PoloniexArgumentError,
+    ),
     ("return_order_book", ("BTC_ETH",), {"depth": 101}, E.PoloniexArgumentError),
     ("return_order_book", ("BTC_ETH",), {"depth": True}, E.PoloniexTypeError),
     ("return_chart_data", ("BTC_ETH", 60, 0, 1), {}, E.PoloniexArgumentError),
@@ -189,7 +203,7 @@ BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any], type[Exception]]] = 
 def test_bad_arguments_never_reach_the_transport(
     run: Any, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], exc: type[Exception]
 ) -> None:
-    (key, secret), = make_keys(1).items()
+    ((key, secret),) = make_keys(1).items()
     transport = Refusing()
 
     async def main() -> None:
@@ -206,8 +220,7 @@ def test_bad_arguments_leave_the_journal_empty(run: Any, lean: bool) -> None:
     keys = make_keys(1)
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=None) as ex, \
-                _client(ex, keys, lean=lean) as c:
+        async with StandInExchange(keys, rate_limit=None) as ex, _client(ex, keys, lean=lean) as c:
             for method, args, kwargs, exc in BAD_CALLS:
                 with pytest.raises(exc):
                     await getattr(c, method)(*args, **kwargs)
@@ -220,18 +233,23 @@ def test_bad_arguments_leave_the_journal_empty(run: Any, lean: bool) -> None:
 
 # -- lanes, key pools, optimistic mode --------------------------------------------------------
 
+
 @LEAN
 def test_1000_concurrent_calls_over_4_keys(run: Any, lean: bool) -> None:
     keys = make_keys(4)
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=None, max_open_orders=1000) as ex, \
-                _client(ex, keys, lean=lean) as c:
+        async with (
+            StandInExchange(keys, rate_limit=None, max_open_orders=1000) as ex,
+            _client(ex, keys, lean=lean) as c,
+        ):
             await c.warm_up(4)
-            results = await asyncio.gather(*(
-                c.buy("BTC_ETH", "0.00010000", "1", post_only=True, client_order_id=i)
-                for i in range(1000)
-            ))
+            results = await asyncio.gather(
+                *(
+                    c.buy("BTC_ETH", "0.00010000", "1", post_only=True, client_order_id=i)
+                    for i in range(1000)
+                )
+            )
             assert all("orderNumber" in r for r in results)
             journal = ex.journal()
             ids = sorted(int(e["params"]["clientOrderId"]) for e in journal)
@@ -249,12 +267,16 @@ def test_optimistic_mode_one_key(run: Any, lean: bool, caplog: pytest.LogCapture
     keys = make_keys(1)
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=None, max_open_orders=1000) as ex, \
-                _client(ex, keys, lean=lean, optimistic=True) as c:
-            results = await asyncio.gather(*(
-                c.buy("BTC_ETH", "0.00010000", "1", post_only=True, client_order_id=i)
-                for i in range(200)
-            ))
+        async with (
+            StandInExchange(keys, rate_limit=None, max_open_orders=1000) as ex,
+            _client(ex, keys, lean=lean, optimistic=True) as c,
+        ):
+            results = await asyncio.gather(
+                *(
+                    c.buy("BTC_ETH", "0.00010000", "1", post_only=True, client_order_id=i)
+                    for i in range(200)
+                )
+            )
             assert all("orderNumber" in r for r in results)
             ids = sorted(int(e["params"]["clientOrderId"]) for e in ex.journal())
             assert ids == list(range(200))  # all succeeded, none executed twice
@@ -282,8 +304,10 @@ def test_rate_limiter_keeps_the_exchange_happy(run: Any) -> None:
     keys = make_keys(1)
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=20.0) as ex, \
-                _client(ex, keys, lean=True, rate_limit=20.0) as c:
+        async with (
+            StandInExchange(keys, rate_limit=20.0) as ex,
+            _client(ex, keys, lean=True, rate_limit=20.0) as c,
+        ):
             await asyncio.gather(*(c.return_balances() for _ in range(30)))
             assert len(ex.journal()) == 30
 
@@ -293,11 +317,16 @@ def test_rate_limiter_keeps_the_exchange_happy(run: Any) -> None:
 # -- faults ----------------------------------------------------------------------------------
 
 READ_FAULTS = {
-    "close_before": E.ConnectionLost, "close_after": E.ConnectionLost,
-    "http_500": E.ExchangeUnavailable, "http_502": E.ExchangeUnavailable,
-    "http_503": E.ExchangeUnavailable, "cf_520": E.ExchangeUnavailable,
-    "cf_522": E.ExchangeUnavailable, "cf_524": E.ExchangeUnavailable,
-    "truncate": E.InvalidResponse, "delay": E.RequestTimeout,
+    "close_before": E.ConnectionLost,
+    "close_after": E.ConnectionLost,
+    "http_500": E.ExchangeUnavailable,
+    "http_502": E.ExchangeUnavailable,
+    "http_503": E.ExchangeUnavailable,
+    "cf_520": E.ExchangeUnavailable,
+    "cf_522": E.ExchangeUnavailable,
+    "cf_524": E.ExchangeUnavailable,
+    "truncate": E.InvalidResponse,
+    "delay": E.RequestTimeout,
     "rate_limit": E.RateLimitError,
 }
 
@@ -349,8 +378,10 @@ def test_fault_state_changing(run: Any, lean: bool, action: str) -> None:
     error, executed = STATE_FAULTS[action]
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=None) as ex, \
-                _client(ex, keys, lean=lean, read_retries=3, timeout=0.3) as c:
+        async with (
+            StandInExchange(keys, rate_limit=None) as ex,
+            _client(ex, keys, lean=lean, read_retries=3, timeout=0.3) as c,
+        ):
             ex.add_fault(action, command="buy", count=1, delay=1.0)
             with pytest.raises(error) as info:
                 await c.buy("BTC_ETH", "0.00010000", "1", client_order_id=77)
@@ -371,8 +402,10 @@ def test_trickle_is_read_whole(run: Any, lean: bool) -> None:
     keys = make_keys(1)
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=None) as ex, \
-                _client(ex, keys, lean=lean, timeout=2.0) as c:
+        async with (
+            StandInExchange(keys, rate_limit=None) as ex,
+            _client(ex, keys, lean=lean, timeout=2.0) as c,
+        ):
             ex.add_fault("trickle", command="returnBalances", count=1, delay=0.2)
             assert "BTC" in await c.return_balances()
 
@@ -381,8 +414,9 @@ def test_trickle_is_read_whole(run: Any, lean: bool) -> None:
 
 # -- safety: withdrawals, repr, secrets in logs -------------------------------------------
 
+
 def _runs_of(secret: str, n: int = 16) -> list[str]:
-    return [secret[i:i + n] for i in range(len(secret) - n + 1)]
+    return [secret[i : i + n] for i in range(len(secret) - n + 1)]
 
 
 @LEAN
@@ -393,17 +427,19 @@ def test_no_secret_in_logs_errors_or_reprs(
     texts: list[str] = []
 
     async def main() -> None:
-        async with StandInExchange(keys, rate_limit=None) as ex, \
-                _client(ex, keys, lean=lean, read_retries=1, timeout=0.3) as c:
+        async with (
+            StandInExchange(keys, rate_limit=None) as ex,
+            _client(ex, keys, lean=lean, read_retries=1, timeout=0.3) as c,
+        ):
             texts.append(repr(c))
             await c.warm_up(1)
             await c.return_balances()
             ex.add_fault("close_after", command="buy", count=1)
             for call in (
-                c.buy("BTC_ETH", "0.1", "1"),          # may have executed
-                c.cancel_order(order_number=1),         # exchange error
-                c.buy("btc", "0.1", "1"),              # argument error
-                c.withdraw("BTC", "1", "x"),            # withdrawals disabled
+                c.buy("BTC_ETH", "0.1", "1"),  # may have executed
+                c.cancel_order(order_number=1),  # exchange error
+                c.buy("btc", "0.1", "1"),  # argument error
+                c.withdraw("BTC", "1", "x"),  # withdrawals disabled
             ):
                 try:
                     await call
@@ -440,7 +476,8 @@ def test_withdraw_needs_allow_withdrawals(run: Any) -> None:
             assert ex.journal() == []
             async with _client(ex, keys, lean=True, allow_withdrawals=True) as c:
                 assert "response" in await c.withdraw(
-                    "BTC", "0.1", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")
+                    "BTC", "0.1", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"
+                )
 
     run(main())
 
@@ -455,7 +492,7 @@ def test_repr_shows_key_prefixes_only() -> None:
 
 
 def test_configuration_errors() -> None:
-    (key, secret), = make_keys(1).items()
+    ((key, secret),) = make_keys(1).items()
     with pytest.raises(E.PoloniexArgumentError):
         Client(key, secret, keys=[(key, secret)])
     with pytest.raises(E.PoloniexArgumentError):
@@ -473,21 +510,65 @@ def test_configuration_errors() -> None:
 # Values of every kind, good and bad: each plan must accept, refuse and word its errors
 # exactly as build_params, and its C fields must give the general path's body byte for byte.
 _POOL: list[Any] = [
-    None, True, False, 0, 1, 2, 7, 61, 300, 10_001, -1, 2**63, 2**64, 1.5, -0.5, 1e-8, 1e16,
-    float("nan"), float("inf"), Decimal("0.0100"), Decimal("1E-8"), Decimal("1E+3"),
-    Decimal("-1"), Decimal("-0"), Decimal("NaN"), "BTC_ETH", "btc_eth", "all", "ALL", "BTC",
-    "0.5", "5.", ".5", ".", "", "1e-8", "٣.٣", "12345", "12a", "exchange", "margin",
-    "savings", "a b&c=d+e%f", "x\ny", "é", b"1", [1],
+    None,
+    True,
+    False,
+    0,
+    1,
+    2,
+    7,
+    61,
+    300,
+    10_001,
+    -1,
+    2**63,
+    2**64,
+    1.5,
+    -0.5,
+    1e-8,
+    1e16,
+    float("nan"),
+    float("inf"),
+    Decimal("0.0100"),
+    Decimal("1E-8"),
+    Decimal("1E+3"),
+    Decimal("-1"),
+    Decimal("-0"),
+    Decimal("NaN"),
+    "BTC_ETH",
+    "btc_eth",
+    "all",
+    "ALL",
+    "BTC",
+    "0.5",
+    "5.",
+    ".5",
+    ".",
+    "",
+    "1e-8",
+    "٣.٣",
+    "12345",
+    "12a",
+    "exchange",
+    "margin",
+    "savings",
+    "a b&c=d+e%f",
+    "x\ny",
+    "é",
+    b"1",
+    [1],
 ]
 
 
 def _value_sets(cmd: Command, rnd: Any) -> list[tuple[Any, ...]]:
     good = tuple(_sample(cmd, p, "12345") for p in cmd.params)
-    sets = [good, tuple(None if not p.required else v for p, v in zip(cmd.params, good,
-                                                                       strict=True))]
+    sets = [
+        good,
+        tuple(None if not p.required else v for p, v in zip(cmd.params, good, strict=True)),
+    ]
     for i in range(len(cmd.params)):
         for v in _POOL:
-            sets.append((*good[:i], v, *good[i + 1:]))
+            sets.append((*good[:i], v, *good[i + 1 :]))
     for _ in range(40):
         sets.append(tuple(rnd.choice(_POOL) for _ in cmd.params))
     return sets
@@ -524,8 +605,7 @@ def test_compiled_checks_match_build_params() -> None:
             # the fast path's request equals the general path's body and Sign, assembled
             body, sign = signer.encode_and_sign(ref[1], 42)
             assert request(fields, n, 42) == (
-                head + str(len(body)).encode() + b"\r\nSign: " + sign.encode() + b"\r\n\r\n"
-                + body
+                head + str(len(body)).encode() + b"\r\nSign: " + sign.encode() + b"\r\n\r\n" + body
             ), (cmd.name, values)
             checked += 1
     assert checked > 500
@@ -543,7 +623,7 @@ def test_fast_path_and_general_path_send_the_same_bytes(run: Any) -> None:
     """The same calls through the lean lane (one C call) and through aiohttp: same bytes."""
     from tests.test_transport import ScriptedServer
 
-    (key, secret), = make_keys(1).items()
+    ((key, secret),) = make_keys(1).items()
 
     async def calls(lean: bool) -> list[tuple[bytes, bytes]]:
         async with ScriptedServer() as srv:
@@ -559,8 +639,10 @@ def test_fast_path_and_general_path_send_the_same_bytes(run: Any) -> None:
     async def main() -> None:
         lean, general = await calls(True), await calls(False)
         assert lean == general and len(lean) == 5
-        assert lean[0][1] == (b"command=buy&currencyPair=BTC_ETH&rate=0.00000001&amount=1.5"
-                              b"&postOnly=1&clientOrderId=9&nonce=1700000000")
+        assert lean[0][1] == (
+            b"command=buy&currencyPair=BTC_ETH&rate=0.00000001&amount=1.5"
+            b"&postOnly=1&clientOrderId=9&nonce=1700000000"
+        )
         assert lean[4][1] == b"command=returnEverything&memo=a+b%26c&n=3&nonce=1700000000"
 
     run(main())

@@ -24,8 +24,7 @@ def _generator() -> object:
 def test_generated_file_is_up_to_date() -> None:
     gen = _generator()
     assert (ROOT / "polo_fast" / "_api.py").read_text() == gen.render(), (  # type: ignore[attr-defined]
-        "polo_fast/_api.py is out of date with polo_fast/commands.py: "
-        "run python tools/gen_api.py"
+        "polo_fast/_api.py is out of date with polo_fast/commands.py: run python tools/gen_api.py"
     )
 
 

@@ -33,8 +33,10 @@ def _spec_rows() -> tuple[dict[str, tuple[set[str], set[str]]], dict[str, tuple[
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 3 and cells[0].startswith("`"):
             name = _TICKED.findall(cells[0])[0]
-            public[name] = (set(_TICKED.findall(cells[1])) - {"all"},
-                            set(_TICKED.findall(cells[2])))
+            public[name] = (
+                set(_TICKED.findall(cells[1])) - {"all"},
+                set(_TICKED.findall(cells[2])),
+            )
     private: dict[str, tuple[bool, str, str]] = {}
     for line in _section(text, "### 8.1 Summary", "### 8.2").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -95,9 +97,20 @@ def test_method_names_are_unique_snake_case() -> None:
 def test_state_changing_commands_are_the_specs_list() -> None:
     changing = {c.name for c in commands.ALL_COMMANDS if c.changes_state}
     assert changing == {
-        "generateNewAddress", "buy", "sell", "cancelOrder", "cancelAllOrders", "moveOrder",
-        "withdraw", "transferBalance", "marginBuy", "marginSell", "closeMarginPosition",
-        "createLoanOffer", "cancelLoanOffer", "toggleAutoRenew",
+        "generateNewAddress",
+        "buy",
+        "sell",
+        "cancelOrder",
+        "cancelAllOrders",
+        "moveOrder",
+        "withdraw",
+        "transferBalance",
+        "marginBuy",
+        "marginSell",
+        "closeMarginPosition",
+        "createLoanOffer",
+        "cancelLoanOffer",
+        "toggleAutoRenew",
     }
 
 
@@ -107,7 +120,13 @@ def test_parameter_shapes() -> None:
     assert buy.exclusive == (("fillOrKill", "immediateOrCancel", "postOnly"),)
     assert buy.param("rate") is not None and buy.param("rate").kind is Kind.DECIMAL  # type: ignore[union-attr]
     assert commands.get("returnChartData", private=False).param("period").choices == (  # type: ignore[union-attr]
-        300, 900, 1800, 7200, 14400, 86400)
+        300,
+        900,
+        1800,
+        7200,
+        14400,
+        86400,
+    )
     assert commands.get("cancelAllOrders", private=True).min_interval == 120.0
     with pytest.raises(KeyError):
         commands.get("returnBalances", private=False)
@@ -115,8 +134,13 @@ def test_parameter_shapes() -> None:
 
 @pytest.mark.parametrize(
     ("wire", "snake"),
-    [("returnOpenOrders", "return_open_orders"), ("currencyPair", "currency_pair"),
-     ("fillOrKill", "fill_or_kill"), ("return24hVolume", "return24h_volume"), ("buy", "buy")],
+    [
+        ("returnOpenOrders", "return_open_orders"),
+        ("currencyPair", "currency_pair"),
+        ("fillOrKill", "fill_or_kill"),
+        ("return24hVolume", "return24h_volume"),
+        ("buy", "buy"),
+    ],
 )
 def test_snake_case(wire: str, snake: str) -> None:
     assert commands.snake_case(wire) == snake

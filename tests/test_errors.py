@@ -15,10 +15,16 @@ SPEC_TEXTS = [
     ("Permission denied", E.AuthenticationError),
     ("Permission denied.", E.AuthenticationError),
     ("Please do not make more than 8 API calls per second.", E.RateLimitError),
-    ("This IP has been temporarily throttled. Please ensure your requests are valid and try "
-     "again in one minute.", E.RateLimitError),
-    ("This IP has been temporarily throttled. Please ensure your requests are valid and try "
-     "again.", E.RateLimitError),
+    (
+        "This IP has been temporarily throttled. Please ensure your requests are valid and try "
+        "again in one minute.",
+        E.RateLimitError,
+    ),
+    (
+        "This IP has been temporarily throttled. Please ensure your requests are valid and try "
+        "again.",
+        E.RateLimitError,
+    ),
     ("Too many requests. Please try again in a moment.", E.RateLimitError),
     ("Not enough BTC.", E.InsufficientFundsError),
     ("Rate must be greater than zero.", E.OrderRejectedError),
@@ -29,20 +35,27 @@ SPEC_TEXTS = [
     ("You may only place orders that reduce your position.", E.OrderRejectedError),
     ("Unable to place post-only order at this price.", E.OrderRejectedError),
     ("Unable to fill order completely.", E.OrderRejectedError),
-    ("No more than one of the post-only, fill-or-kill, and immediate-or-cancel flags should be "
-     "set at the same time.", E.OrderRejectedError),
+    (
+        "No more than one of the post-only, fill-or-kill, and immediate-or-cancel flags should be "
+        "set at the same time.",
+        E.OrderRejectedError,
+    ),
     ("You may not have more than 100 open orders in a single market.", E.OrderRejectedError),
-    ("Invalid order number, or you are not the person who placed the order.",
-     E.OrderNotFoundError),
+    ("Invalid order number, or you are not the person who placed the order.", E.OrderNotFoundError),
     ("Order not found, or you are not the person who placed it.", E.OrderNotFoundError),
     ("Invalid orderNumber parameter.", E.OrderNotFoundError),
     ("Order 123 is either completed or does not exist.", E.OrderNotFoundError),
-    ("Error canceling loan order, or you are not the person who placed it.",
-     E.OrderNotFoundError),
-    ("You have already called cancelOrder or moveOrder on this order. Please wait for that "
-     "call's response.", E.CancelPendingError),
-    ("You have already called cancelOrder, moveOrder, or cancelReplace on this order. Please "
-     "wait for that call's response.", E.CancelPendingError),
+    ("Error canceling loan order, or you are not the person who placed it.", E.OrderNotFoundError),
+    (
+        "You have already called cancelOrder or moveOrder on this order. Please wait for that "
+        "call's response.",
+        E.CancelPendingError,
+    ),
+    (
+        "You have already called cancelOrder, moveOrder, or cancelReplace on this order. Please "
+        "wait for that call's response.",
+        E.CancelPendingError,
+    ),
     ("Invalid currency pair.", E.InvalidParameterError),
     ("Invalid currencyPair parameter.", E.InvalidParameterError),
     ("Trading is disabled in this market.", E.InvalidParameterError),
@@ -89,8 +102,10 @@ def test_nonce_error_carries_the_floor() -> None:
 
 
 def test_nested_and_success_zero_errors() -> None:
-    payload = {"success": 0, "result": {"error": "Order not found, or you are not the person "
-                                                 "who placed it."}}
+    payload = {
+        "success": 0,
+        "result": {"error": "Order not found, or you are not the person who placed it."},
+    }
     assert E.error_text(payload) is not None
     assert isinstance(E.from_reply("returnOrderStatus", payload), E.OrderNotFoundError)
     assert E.error_text({"success": 1, "result": {}}) is None
@@ -106,16 +121,24 @@ def test_branches_are_separate() -> None:
     assert not issubclass(E.MayHaveExecutedError, E.ExchangeError)
     # ... and a nonce refusal is an exchange answer, not a network failure.
     assert not issubclass(E.NonceError, E.TransportError)
-    for cls in (E.ConnectError, E.RequestTimeout, E.ConnectionLost, E.InvalidResponse,
-                E.ExchangeUnavailable):
+    for cls in (
+        E.ConnectError,
+        E.RequestTimeout,
+        E.ConnectionLost,
+        E.InvalidResponse,
+        E.ExchangeUnavailable,
+    ):
         assert issubclass(cls, E.TransportError)
     assert E.ConnectError("x").sent is False
 
 
 def test_may_have_executed_message_guides_the_user() -> None:
     err = E.MayHaveExecutedError(
-        "buy", [("currencyPair", "BTC_ETH"), ("rate", "0.1"), ("amount", "1")], 17,
-        key="ABCDEFGH-IJKLMNOP", reason="connection lost",
+        "buy",
+        [("currencyPair", "BTC_ETH"), ("rate", "0.1"), ("amount", "1")],
+        17,
+        key="ABCDEFGH-IJKLMNOP",
+        reason="connection lost",
     )
     text = str(err)
     assert "MAY HAVE EXECUTED" in text and "returnOpenOrders" in text
@@ -125,6 +148,7 @@ def test_may_have_executed_message_guides_the_user() -> None:
 
 def test_a_text_cannot_be_claimed_twice() -> None:
     with pytest.raises(RuntimeError):
+
         class Twice(E.ExchangeError):
             exact = ("Invalid API key/secret pair.",)
 

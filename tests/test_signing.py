@@ -535,9 +535,7 @@ def c_fields(pairs: list[tuple[str, str]]) -> tuple[bytes, int]:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pairs=_params, nonce=st.integers(min_value=0, max_value=2**64 - 1))
-def test_request_equals_assembly_of_body_and_sign(
-    pairs: list[tuple[str, str]], nonce: int
-) -> None:
+def test_request_equals_assembly_of_body_and_sign(pairs: list[tuple[str, str]], nonce: int) -> None:
     expected = assembled(HEAD, *reference("s3cret", pairs, nonce))
     for b in signing.BACKENDS:
         s = Signer("s3cret", backend=b)

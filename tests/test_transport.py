@@ -82,8 +82,7 @@ class ScriptedServer:
 
     async def __aenter__(self) -> ScriptedServer:
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: Scripted(self), "127.0.0.1", 0,
-                                               ssl=self.ssl)
+        self.server = await loop.create_server(lambda: Scripted(self), "127.0.0.1", 0, ssl=self.ssl)
         port = self.server.sockets[0].getsockname()[1]
         self.url = f"{'https' if self.ssl else 'http'}://127.0.0.1:{port}"
         return self
@@ -94,7 +93,7 @@ class ScriptedServer:
 
 
 def _client(url: str, *, lean: bool, **kw: Any) -> Client:
-    (key, secret), = make_keys(1).items()
+    ((key, secret),) = make_keys(1).items()
     kw.setdefault("rate_limit", None)
     return Client(key, secret, url=url, lean=lean, **kw)
 
@@ -161,13 +160,22 @@ async def _scripted(lean: bool, script: list[Any], calls: Callable[[Client], Any
 
 @LEAN
 def test_framing_content_length_chunked_and_close(run: Any, lean: bool) -> None:
-    chunked = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-               b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"BTC\r\n"
-               b"10\r\n\": \"1.00000000\"}\r\n0\r\n\r\n")
-    eof_body = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                b"Connection: close\r\n\r\n" + OK, "close")
-    script = [_resp(OK), chunked, (eof_body[0],), _resp(OK, extra="Connection: close\r\n"),
-              _resp(OK)]
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b'Transfer-Encoding: chunked\r\n\r\n5\r\n{"BTC\r\n'
+        b'10\r\n": "1.00000000"}\r\n0\r\n\r\n'
+    )
+    eof_body = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + OK,
+        "close",
+    )
+    script = [
+        _resp(OK),
+        chunked,
+        (eof_body[0],),
+        _resp(OK, extra="Connection: close\r\n"),
+        _resp(OK),
+    ]
 
     async def calls(c: Client) -> list[Any]:
         return [await c.return_balances() for _ in range(5)]
@@ -280,9 +288,10 @@ def test_tls_ok_with_ca_path(run: Any, lean: bool, ca: trustme.CA, tmp_path: Any
     ca.cert_pem.write_to_path(str(pem))
 
     async def main() -> None:
-        async with ScriptedServer(_server_ctx(ca)) as srv, _client(
-            srv.url, lean=lean, ca_path=str(pem)
-        ) as c:
+        async with (
+            ScriptedServer(_server_ctx(ca)) as srv,
+            _client(srv.url, lean=lean, ca_path=str(pem)) as c,
+        ):
             await c.warm_up(1)
             assert await c.return_balances() == {"BTC": "1.00000000"}
 
@@ -321,8 +330,9 @@ def test_tls_1_1_server_refused(run: Any, lean: bool, ca: trustme.CA, tmp_path: 
         async with ScriptedServer(_server_ctx(ca, max_version=ssl.TLSVersion.TLSv1_1)) as srv:
             # The server really speaks TLS 1.1 to a client that allows it ...
             try:
-                _, w = await asyncio.open_connection("127.0.0.1", int(srv.url.rsplit(":", 1)[1]),
-                                                     ssl=_tls11_client_ctx(ca))
+                _, w = await asyncio.open_connection(
+                    "127.0.0.1", int(srv.url.rsplit(":", 1)[1]), ssl=_tls11_client_ctx(ca)
+                )
             except ssl.SSLError:
                 pytest.skip("this OpenSSL build cannot speak TLS 1.1 at all")
             assert w.get_extra_info("ssl_object").version() == "TLSv1.1"

@@ -162,8 +162,11 @@ def test_python_poloniex_defaults_are_accepted(run: Run) -> None:
             status, books = await c.public("returnOrderBook", currencyPair="ALL", depth=1)
             assert status == 200 and "BTC_ETH" in books
             status, candles = await c.public(
-                "returnChartData", currencyPair="BTC_ETH", period=86400,
-                start="1700000000.0", end="1700604800.5",
+                "returnChartData",
+                currencyPair="BTC_ETH",
+                period=86400,
+                start="1700000000.0",
+                end="1700604800.5",
             )
             assert status == 200 and isinstance(candles, list) and candles
             status, err = await c.public(
