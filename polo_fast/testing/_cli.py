@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from polo_fast.testing._http import new_loop
+from polo_fast.testing._background import new_loop
 from polo_fast.testing.exchange import StandInExchange
 from polo_fast.testing.wan import PROFILES, WanProxy
 

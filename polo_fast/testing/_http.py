@@ -13,7 +13,7 @@ from collections import deque
 
 from aiohttp import web
 
-__all__ = ["JSON_HEADERS", "RateLimiter", "drop", "new_loop", "peek_command", "trickle"]
+__all__ = ["JSON_HEADERS", "RateLimiter", "drop", "peek_command", "trickle"]
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -71,12 +71,3 @@ async def trickle(
         await resp.write(chunk)
     await resp.write_eof()
     return resp
-
-
-def new_loop() -> asyncio.AbstractEventLoop:
-    """A new event loop: uvloop's when it is installed."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()

@@ -29,7 +29,6 @@ import os
 import ssl
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -40,6 +39,7 @@ import orjson
 from aiohttp import web
 
 from polo_fast.commands import PRIVATE, PUBLIC
+from polo_fast.testing._background import in_background
 from polo_fast.testing._errors import (
     BAD_COMMAND,
     BAD_KEY,
@@ -50,7 +50,7 @@ from polo_fast.testing._errors import (
     nonce_error,
 )
 from polo_fast.testing._faults import ACTIONS, EXECUTES, FaultRule, Faults, html_page
-from polo_fast.testing._http import JSON_HEADERS, RateLimiter, drop, new_loop, peek_command, trickle
+from polo_fast.testing._http import JSON_HEADERS, RateLimiter, drop, peek_command, trickle
 from polo_fast.testing._margin import HANDLERS as MARGIN_HANDLERS
 from polo_fast.testing._market import Market
 from polo_fast.testing._private import HANDLERS as ACCOUNT_HANDLERS
@@ -196,33 +196,8 @@ class StandInExchange:
     @contextlib.contextmanager
     def running(self) -> Iterator[StandInExchange]:
         """Run the exchange in a background thread with its own loop (uvloop if present)."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = new_loop()
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # reported to the caller's thread
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        thread = threading.Thread(target=serve, name="polo-standin", daemon=True)
-        thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
-        try:
+        with in_background(self.start, self.stop, "polo-standin"):
             yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
 
     # -- faults and journal ------------------------------------------------------------------
     def add_fault(

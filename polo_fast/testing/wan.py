@@ -26,11 +26,12 @@ import asyncio
 import contextlib
 import random
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import cast
+
+from polo_fast.testing._background import in_background
 
 __all__ = ["PROFILES", "WanProxy", "main"]
 
@@ -361,41 +362,8 @@ class WanProxy:
     @contextlib.contextmanager
     def running(self) -> Iterator[WanProxy]:
         """Run the proxy in a background thread with its own loop (uvloop if present)."""
-        loop = _new_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        thread = threading.Thread(target=serve, name="polo-wan", daemon=True)
-        thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
-        try:
+        with in_background(self.start, self.stop, "polo-wan"):
             yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
