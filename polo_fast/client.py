@@ -43,6 +43,7 @@ import orjson
 from polo_fast._api import CommandMethods
 from polo_fast._args import PRIVATE_PLANS, PUBLIC_PLANS, Plan, check_key, loose_params
 from polo_fast._lane import Lane, LaneFailure
+from polo_fast._owners import OrderOwners
 from polo_fast.errors import (
     ConnectError,
     MayHaveExecutedError,
@@ -307,6 +308,9 @@ class Client(CommandMethods):
             )
         self._one = self._lanes[0] if len(self._lanes) == 1 else None
         self._next = 0
+        self._owners: OrderOwners[_KeyLane] = OrderOwners()
+        if len(self._lanes) > 1:  # a key pool: orders go back to the key that placed them
+            self._private = self._private_pooled  # type: ignore[method-assign,assignment]
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -440,7 +444,22 @@ class Client(CommandMethods):
                 best = lane
         return best
 
-    async def _private(self, plan: Plan, values: tuple[Any, ...] | list[tuple[str, Any]]) -> Any:
+    async def _private_pooled(
+        self, plan: Plan, values: tuple[Any, ...] | list[tuple[str, Any]]
+    ) -> Any:
+        """:meth:`_private` for a key pool: a command naming an order this client placed goes
+        to the key that placed it (:mod:`polo_fast._owners`); new orders are remembered."""
+        lane = self._owners.lane_for(plan, values) or self._pick()
+        result = await Client._private(self, plan, values, lane)
+        self._owners.record(plan, values, result, lane)
+        return result
+
+    async def _private(
+        self,
+        plan: Plan,
+        values: tuple[Any, ...] | list[tuple[str, Any]],
+        lane: _KeyLane | None = None,
+    ) -> Any:
         """Check, sign and send one private call; the retry policy (module docstring).
 
         ``values``: one per table parameter, or the ``(name, value)`` pairs of an unchecked
@@ -464,7 +483,8 @@ class Client(CommandMethods):
             )
         if self._closed:
             raise PoloniexArgumentError("the client is closed")
-        lane = self._one or self._pick()
+        if lane is None:
+            lane = self._one or self._pick()
         lane.busy += 1
         nonce_tries = 0
         retries = 0

@@ -674,3 +674,44 @@ def test_gate_is_fifo_and_survives_cancellation(run: Any) -> None:
         assert gate.free == 0
 
     run(main())
+
+
+@LEAN
+def test_a_key_pool_acts_on_an_order_with_the_key_that_placed_it(run: Any, lean: bool) -> None:
+    """Cancel, move and status calls follow the order to its key (the exchange allows no other)."""
+    keys = make_keys(4)
+
+    async def main() -> None:
+        async with (
+            StandInExchange(keys, rate_limit=None) as ex,
+            _client(ex, keys, lean=lean) as c,
+        ):
+            placed = await asyncio.gather(
+                *(
+                    c.buy("BTC_ETH", "0.00010000", "1", post_only=True, client_order_id=100 + i)
+                    for i in range(12)
+                )
+            )
+            owner = {
+                e["result"]["orderNumber"]: e["key"] for e in ex.journal() if e["command"] == "buy"
+            }
+            assert len(set(owner.values())) > 1  # the pool really spread them
+            numbers = [p["orderNumber"] for p in placed]
+            status = await asyncio.gather(*(c.return_order_status(n) for n in numbers[:4]))
+            assert all(s["success"] == 1 for s in status)
+            moved = await c.move_order(numbers[4], "0.00011000")
+            assert moved["success"] == 1
+            cancelled = await asyncio.gather(
+                c.cancel_order(moved["orderNumber"]),
+                *(c.cancel_order(n) for n in numbers[5:10]),
+                c.cancel_order(client_order_id=110),
+                c.cancel_order(client_order_id=111),
+                c.cancel_order(numbers[0]),
+            )
+            assert all(r["success"] == 1 for r in cancelled)
+            for e in ex.journal():
+                if e["command"] in ("cancelOrder", "moveOrder", "returnOrderStatus"):
+                    assert e["status"] == 200, e
+            assert await c.return_open_orders("all") is not None
+
+    run(main())
