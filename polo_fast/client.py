@@ -55,7 +55,7 @@ from polo_fast.errors import (
     key_prefix,
 )
 from polo_fast.nonce import NonceSource
-from polo_fast.signing import Signer, SigningError, format_value
+from polo_fast.signing import HoldsSecret, Signer, SigningError, format_value
 from polo_fast.transport import (
     Head,
     HttpTransport,
@@ -220,7 +220,7 @@ class _KeyLane:
         return f"<KeyLane {key_prefix(self.key)} busy={self.busy}>"
 
 
-class Client(CommandMethods):
+class Client(CommandMethods, HoldsSecret):
     """The async Poloniex client: ``async with Client(key, secret) as c: ...``.
 
     Parameters:

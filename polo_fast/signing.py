@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "BACKEND",
     "BACKENDS",
+    "HoldsSecret",
     "ParamValue",
     "Params",
     "Signer",
@@ -284,7 +285,21 @@ def _wipe(buf: bytearray) -> None:
 # ---------------------------------------------------------------- the interface
 
 
-class Signer:
+class HoldsSecret:
+    """Mixin for objects that hold an API secret (directly or through a :class:`Signer`):
+    they refuse to be pickled, so a secret cannot travel to a worker, a cache or a file by
+    accident."""
+
+    __slots__ = ()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(
+            f"a {type(self).__name__} holds an API secret and cannot be pickled; "
+            "make one per process"
+        )
+
+
+class Signer(HoldsSecret):
     """Signs request bodies with one API secret (HMAC-SHA512, lower-case hex).
 
     ``Signer(secret)`` picks the live backend (:data:`BACKEND`); ``backend="cffi"`` or
@@ -374,9 +389,6 @@ class Signer:
 
     def __repr__(self) -> str:
         return f"<polo_fast.Signer backend={self.backend!r} at {id(self):#x}>"
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("a Signer holds a secret and cannot be pickled; make one per process")
 
     def __copy__(self) -> Signer:
         return self

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from polo_fast._sync_api import SyncMethods
 from polo_fast.errors import key_prefix
+from polo_fast.signing import HoldsSecret
 from polo_fast.transport import new_event_loop
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,7 +143,7 @@ def _finalize(runner: _LoopThread, client: AsyncClient) -> None:
         runner.stop()
 
 
-class _Base:
+class _Base(HoldsSecret):
     """The machinery under :class:`Client`: the loop thread and the generic call."""
 
     _runner: _LoopThread

@@ -529,3 +529,25 @@ def test_sync_and_compat_hygiene(debug_logs: list[str], signs: list[str]) -> Non
         texts.extend([repr(auth_obj), str(auth_obj), refuses_pickle(auth_obj)])
     assert signs and debug_logs
     check_texts(texts + debug_logs, [secret, wrong], signs)
+
+
+def test_every_object_holding_a_secret_refuses_to_pickle() -> None:
+    from polo_fast.client import Client
+    from polo_fast.compat.poloniex import Poloniex
+    from polo_fast.compat.requests import PoloniexAuth
+    from polo_fast.sync import Client as SyncClient
+
+    secret = make_secret()
+    objects = [
+        PoloniexAuth("KEYPREFIX-XXXX", secret),
+        Poloniex("KEYPREFIX-XXXX", secret),
+        SyncClient("KEYPREFIX-XXXX", secret, url="https://127.0.0.1:9"),
+        Client("KEYPREFIX-XXXX", secret, url="https://127.0.0.1:9"),
+    ]
+    try:
+        for obj in objects:
+            with pytest.raises(TypeError, match="cannot be pickled") as info:
+                pickle.dumps(obj)
+            assert secret[:16] not in str(info.value)
+    finally:
+        objects[2].close()

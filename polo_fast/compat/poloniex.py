@@ -72,6 +72,7 @@ from polo_fast.errors import (
     TransportError,
     key_prefix,
 )
+from polo_fast.signing import HoldsSecret
 
 __all__ = [
     "PRIVATE_COMMANDS",
@@ -231,7 +232,7 @@ def _proxy_url(proxies: Mapping[str, str] | None) -> str | None:
     raise PoloniexArgumentError("proxies: give an 'https' (or 'all') proxy URL")
 
 
-class PoloniexBase:
+class PoloniexBase(HoldsSecret):
     """python-poloniex's base class: configuration, ``__call__`` and ``marketTradeHist``.
 
     Parameters (python-poloniex's, in its order):

@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl, urlsplit
 from requests.auth import AuthBase
 
 from polo_fast.nonce import NonceSource
-from polo_fast.signing import Signer
+from polo_fast.signing import HoldsSecret, Signer
 
 if TYPE_CHECKING:  # pragma: no cover
     from requests import PreparedRequest, Response
@@ -68,7 +68,7 @@ def _key_prefix(key: str) -> str:
     return f"{key[:_KEY_SHOWN]}…" if len(key) > _KEY_SHOWN else key
 
 
-class PoloniexAuth(AuthBase):
+class PoloniexAuth(AuthBase, HoldsSecret):
     """Sign ``POST /tradingApi`` form requests for ``requests``.
 
     Parameters:
