@@ -30,7 +30,7 @@ test: venv
 	$(PY) -m pytest -q
 
 lint: venv
-	$(VENV)/bin/ruff check polo_fast tests benchmarks tools
+	$(VENV)/bin/ruff check polo_fast tests benchmarks tools fuzz
 	$(VENV)/bin/ruff format --check polo_fast tests benchmarks tools
 
 typecheck: venv
