@@ -36,6 +36,20 @@ def _order_number(out: Any) -> str:
     raise BenchClientError(f"buy answered without an orderNumber: {str(out)[:200]}")
 
 
+def _make(cls: Any, target: Target, keys: list[tuple[str, str]]) -> Any:
+    """A polo_fast client (async or sync: the same constructor) for ``target`` and ``keys``."""
+    kw: dict[str, Any] = {
+        "url": target.url,
+        "ca_path": target.ca_path,
+        "rate_limit": target.rate_limit,
+        "nonce_scale": target.nonce_scale,
+    }
+    if len(keys) == 1:
+        key, secret = keys[0]
+        return cls(key, secret, **kw)
+    return cls(keys=keys, **kw)
+
+
 class PoloFastAsync(Conn):
     """``polo_fast.Client`` (async), warmed with ``warm_up()``; one client over all keys."""
 
@@ -50,18 +64,7 @@ class PoloFastAsync(Conn):
         """Create and enter the client (its ``__aenter__`` opens no connection to time)."""
         from polo_fast.client import Client
 
-        t = self.target
-        kw: dict[str, Any] = {
-            "url": t.url,
-            "ca_path": t.ca_path,
-            "rate_limit": t.rate_limit,
-            "nonce_scale": t.nonce_scale,
-        }
-        if len(self._keys) == 1:
-            key, secret = self._keys[0]
-            client = Client(key, secret, **kw)
-        else:
-            client = Client(keys=self._keys, **kw)
+        client = _make(Client, self.target, self._keys)
         self.client = await client.__aenter__()
 
     async def warm_up(self) -> None:
@@ -102,18 +105,7 @@ class PoloFastSync(SyncConn):
         """Create the blocking client."""
         from polo_fast.sync import Client
 
-        t = self.target
-        kw: dict[str, Any] = {
-            "url": t.url,
-            "ca_path": t.ca_path,
-            "rate_limit": t.rate_limit,
-            "nonce_scale": t.nonce_scale,
-        }
-        if len(self._keys) == 1:
-            key, secret = self._keys[0]
-            client = Client(key, secret, **kw)
-        else:
-            client = Client(keys=self._keys, **kw)
+        client = _make(Client, self.target, self._keys)
         enter = getattr(client, "__enter__", None)
         self.client = enter() if enter is not None else client
 
