@@ -89,9 +89,12 @@ _COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``polo-fast`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
+    if not args:
+        sys.stderr.write(_USAGE)
+        return 2
+    if args[0] in ("-h", "--help"):
         sys.stdout.write(_USAGE)
-        return 0 if args else 2
+        return 0
     if args[0] in ("-V", "--version"):
         from polo_fast import __version__
 
