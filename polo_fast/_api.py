@@ -745,8 +745,8 @@ class CommandMethods:
 
         Parameters:
             currency_pair: ``currencyPair``, market, e.g. BTC_ETH.
-            rate: ``rate``, decimal.
-            amount: ``amount``, decimal.
+            rate: ``rate``, price of one unit of Y, in X.
+            amount: ``amount``, quantity of Y.
             lending_rate: ``lendingRate``, highest daily interest accepted, default 0.02 (optional).
             client_order_id: ``clientOrderId``, 64-bit id of your choosing, unique among open orders
                 (B) (optional).
@@ -786,8 +786,8 @@ class CommandMethods:
 
         Parameters:
             currency_pair: ``currencyPair``, market, e.g. BTC_ETH.
-            rate: ``rate``, decimal.
-            amount: ``amount``, decimal.
+            rate: ``rate``, price of one unit of Y, in X.
+            amount: ``amount``, quantity of Y.
             lending_rate: ``lendingRate``, highest daily interest accepted, default 0.02 (optional).
             client_order_id: ``clientOrderId``, 64-bit id of your choosing, unique among open orders
                 (B) (optional).

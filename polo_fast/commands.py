@@ -210,6 +210,22 @@ _ORDER_FLAGS = (
     _flag("postOnly", "only rest on the book; refuse if any part would trade"),
 )
 
+# buy and sell take the same parameters; so do marginBuy and marginSell.
+_LIMIT_ORDER = (
+    _pair(),
+    _dec("rate", doc="price of one unit of Y, in X"),
+    _dec("amount", doc="quantity of Y"),
+    *_ORDER_FLAGS,
+    _client_order_id(),
+)
+_MARGIN_ORDER = (
+    _pair(),
+    _dec("rate", doc="price of one unit of Y, in X"),
+    _dec("amount", doc="quantity of Y"),
+    _dec("lendingRate", False, doc="highest daily interest accepted, default 0.02"),
+    _client_order_id(),
+)
+
 _PUB = Endpoint.PUBLIC
 _PRV = Endpoint.PRIVATE
 
@@ -301,13 +317,7 @@ _TABLE: tuple[Command, ...] = (
     Command(
         "buy",
         _PRV,
-        (
-            _pair(),
-            _dec("rate", doc="price of one unit of Y, in X"),
-            _dec("amount", doc="quantity of Y"),
-            *_ORDER_FLAGS,
-            _client_order_id(),
-        ),
+        _LIMIT_ORDER,
         True,
         "Place a limit buy order.",
         exclusive=(FLAG_PARAMS,),
@@ -315,13 +325,7 @@ _TABLE: tuple[Command, ...] = (
     Command(
         "sell",
         _PRV,
-        (
-            _pair(),
-            _dec("rate", doc="price of one unit of Y, in X"),
-            _dec("amount", doc="quantity of Y"),
-            *_ORDER_FLAGS,
-            _client_order_id(),
-        ),
+        _LIMIT_ORDER,
         True,
         "Place a limit sell order.",
         exclusive=(FLAG_PARAMS,),
@@ -402,26 +406,14 @@ _TABLE: tuple[Command, ...] = (
     Command(
         "marginBuy",
         _PRV,
-        (
-            _pair(),
-            _dec("rate"),
-            _dec("amount"),
-            _dec("lendingRate", False, doc="highest daily interest accepted, default 0.02"),
-            _client_order_id(),
-        ),
+        _MARGIN_ORDER,
         True,
         "Place a margin buy order.",
     ),
     Command(
         "marginSell",
         _PRV,
-        (
-            _pair(),
-            _dec("rate"),
-            _dec("amount"),
-            _dec("lendingRate", False, doc="highest daily interest accepted, default 0.02"),
-            _client_order_id(),
-        ),
+        _MARGIN_ORDER,
         True,
         "Place a margin sell order.",
     ),
