@@ -44,7 +44,34 @@ def _check_floor(floor: int) -> int:
     return floor
 
 
-class NonceSource:
+class _Clocked:
+    """What both nonce sources share: the clock, its scale in ticks per second, the last
+    nonce, and the clock reading in ticks."""
+
+    __slots__ = ("_clock", "_div", "_last", "_scale")
+
+    def __init__(self, scale: int, clock: Callable[[], int], last: int) -> None:
+        self._scale = _check_scale(scale)
+        self._div = _NS_PER_S // scale if _NS_PER_S % scale == 0 else 0
+        self._clock = clock
+        self._last = last
+
+    @property
+    def scale(self) -> int:
+        """Clock ticks per second."""
+        return self._scale
+
+    @property
+    def last(self) -> int:
+        """The last nonce handed out (or the floor it must exceed; 0 at first)."""
+        return self._last
+
+    def _now(self) -> int:
+        ns = self._clock()
+        return ns // self._div if self._div else ns * self._scale // _NS_PER_S
+
+
+class NonceSource(_Clocked):
     """Strictly increasing nonces from the wall clock, safe to share between threads.
 
     Parameters:
@@ -58,7 +85,7 @@ class NonceSource:
         ValueError: ``scale`` or ``start`` out of range.
     """
 
-    __slots__ = ("_clock", "_div", "_last", "_lock", "_scale")
+    __slots__ = ("_lock",)
 
     def __init__(
         self,
@@ -67,25 +94,8 @@ class NonceSource:
         start: int = 0,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self._scale = _check_scale(scale)
-        self._div = _NS_PER_S // scale if _NS_PER_S % scale == 0 else 0
-        self._clock = clock
-        self._last = _check_floor(start)
+        super().__init__(scale, clock, _check_floor(start))
         self._lock = threading.Lock()
-
-    @property
-    def scale(self) -> int:
-        """Clock ticks per second."""
-        return self._scale
-
-    @property
-    def last(self) -> int:
-        """The last nonce handed out (or the floor set by ``start``/``bump``; 0 at first)."""
-        return self._last
-
-    def _now(self) -> int:
-        ns = self._clock()
-        return ns // self._div if self._div else ns * self._scale // _NS_PER_S
 
     def next(self) -> int:
         """Return a nonce greater than every nonce this source returned before."""
@@ -116,7 +126,7 @@ class NonceFileError(ValueError):
     """The nonce file holds something other than a nonce record (it is never overwritten)."""
 
 
-class FileNonce:
+class FileNonce(_Clocked):
     """Strictly increasing nonces shared by processes on one host through a file.
 
     Each :meth:`next` takes an exclusive ``fcntl.flock`` lock on ``path``, reads the last
@@ -138,7 +148,7 @@ class FileNonce:
         OSError: the file cannot be opened.
     """
 
-    __slots__ = ("_clock", "_div", "_durable", "_fd", "_last", "_lock", "_path", "_pid", "_scale")
+    __slots__ = ("_durable", "_fd", "_lock", "_path", "_pid")
 
     def __init__(
         self,
@@ -148,15 +158,12 @@ class FileNonce:
         durable: bool = False,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self._scale = _check_scale(scale)
-        self._div = _NS_PER_S // scale if _NS_PER_S % scale == 0 else 0
+        super().__init__(scale, clock, 0)
         self._path = os.fspath(path)
         self._durable = durable
-        self._clock = clock
         self._lock = threading.Lock()
         self._fd = -1
         self._pid = 0
-        self._last = 0
         self._open()
         with self._lock, _Flock(self._fd):
             self._last = self._read()
@@ -193,16 +200,6 @@ class FileNonce:
         """The nonce file."""
         return self._path
 
-    @property
-    def scale(self) -> int:
-        """Clock ticks per second."""
-        return self._scale
-
-    @property
-    def last(self) -> int:
-        """The last nonce this object handed out or read from the file."""
-        return self._last
-
     def next(self) -> int:
         """Return a nonce greater than every nonce handed out through this file before.
 
@@ -213,8 +210,7 @@ class FileNonce:
         with self._lock:
             self._ensure_own_fd()
             with _Flock(self._fd):
-                ns = self._clock()
-                now = ns // self._div if self._div else ns * self._scale // _NS_PER_S
+                now = self._now()
                 value = self._read() + 1
                 if now > value:
                     value = now
