@@ -8,8 +8,9 @@ import contextlib
 import secrets
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from polo_fast.testing._background import new_loop
 from polo_fast.testing.exchange import StandInExchange
@@ -86,39 +87,25 @@ def run_exchange(argv: Sequence[str] | None = None) -> int:
         journal_path=args.journal,
         seed=args.seed,
     )
-    loop = new_loop()
-    asyncio.set_event_loop(loop)
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
 
-    async def serve() -> None:
-        async with ex:
-            out = sys.stdout
-            print(f"stand-in exchange: {ex.url}", file=out)
-            if ex.ca_path:
-                print(f"CA certificate:    {ex.ca_path}", file=out)
-            print(f"journal:           {ex.journal_path}", file=out)
-            if generated:
-                ((key, secret),) = keys.items()
-                print(
-                    "generated API key (shown once; pass --key KEY:SECRET to choose your own):",
-                    file=out,
-                )
-                print(f"  key:    {key}\n  secret: {secret}", file=out)
-            else:
-                print(f"keys:              {', '.join(k[:8] + '...' for k in keys)}", file=out)
-            print("Ctrl-C to stop.", file=out, flush=True)
-            await stop.wait()
+    def announce() -> None:
+        out = sys.stdout
+        print(f"stand-in exchange: {ex.url}", file=out)
+        if ex.ca_path:
+            print(f"CA certificate:    {ex.ca_path}", file=out)
+        print(f"journal:           {ex.journal_path}", file=out)
+        if generated:
+            ((key, secret),) = keys.items()
+            print(
+                "generated API key (shown once; pass --key KEY:SECRET to choose your own):",
+                file=out,
+            )
+            print(f"  key:    {key}\n  secret: {secret}", file=out)
+        else:
+            print(f"keys:              {', '.join(k[:8] + '...' for k in keys)}", file=out)
+        print("Ctrl-C to stop.", file=out, flush=True)
 
-    try:
-        loop.run_until_complete(serve())
-    except KeyboardInterrupt:  # pragma: no cover - when no signal handler could be set
-        pass
-    finally:
-        loop.close()
-    return 0
+    return _serve_until_signalled(ex, announce)
 
 
 def run_wan(argv: Sequence[str] | None = None) -> int:
@@ -150,6 +137,22 @@ def run_wan(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
     )
+
+    def announce() -> None:
+        print(
+            f"WAN proxy {proxy.host}:{proxy.port} -> {args.target}, "
+            f"RTT {proxy.rtt_ms:g} ms (+0..{proxy.jitter_ms:g} jitter). Ctrl-C to stop.",
+            flush=True,
+        )
+
+    return _serve_until_signalled(proxy, announce)
+
+
+def _serve_until_signalled(
+    service: contextlib.AbstractAsyncContextManager[Any], announce: Callable[[], None]
+) -> int:
+    """Run ``service`` on a new loop (uvloop if present), ``announce()`` once it is up, and
+    serve until SIGINT or SIGTERM; return the exit code."""
     loop = new_loop()
     asyncio.set_event_loop(loop)
     stop = asyncio.Event()
@@ -158,16 +161,14 @@ def run_wan(argv: Sequence[str] | None = None) -> int:
             loop.add_signal_handler(sig, stop.set)
 
     async def serve() -> None:
-        async with proxy:
-            print(
-                f"WAN proxy {proxy.host}:{proxy.port} -> {args.target}, "
-                f"RTT {proxy.rtt_ms:g} ms (+0..{proxy.jitter_ms:g} jitter). Ctrl-C to stop.",
-                flush=True,
-            )
+        async with service:
+            announce()
             await stop.wait()
 
     try:
         loop.run_until_complete(serve())
+    except KeyboardInterrupt:  # pragma: no cover - when no signal handler could be set
+        pass
     finally:
         loop.close()
     return 0
