@@ -1,6 +1,7 @@
 """Generate ``polo_fast/_api.py``: one typed ``async def`` per command of the table.
 
-Run ``python tools/gen_api.py`` after changing ``polo_fast/commands.py``;
+Run ``python tools/gen_api.py`` after changing ``polo_fast/commands.py`` (it regenerates
+``polo_fast/_sync_api.py`` through ``tools/gen_sync.py`` too);
 ``tests/test_client_api.py`` fails while the generated file is out of date
 (``python tools/gen_api.py --check`` says the same).
 
@@ -14,6 +15,7 @@ call path for each kind, no intermediate coroutine.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -158,17 +160,26 @@ def render() -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    """Write the file, or with ``--check`` report whether it is current (exit 1 if not)."""
-    text = render()
+def write_or_check(target: Path, text: str, argv: list[str], tool: str) -> int:
+    """Write ``text`` to ``target``, or with ``--check`` in ``argv`` report whether the file
+    is current (exit code 1 if not). Shared by the generators in ``tools/``."""
     if "--check" in argv:
-        current = TARGET.read_text() if TARGET.exists() else ""
+        current = target.read_text() if target.exists() else ""
         if current != text:
-            print(f"{TARGET} is out of date: run python tools/gen_api.py", file=sys.stderr)
+            print(f"{target} is out of date: run python tools/{tool}", file=sys.stderr)
             return 1
         return 0
-    TARGET.write_text(text)
+    target.write_text(text)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """Write ``_api.py`` and then ``_sync_api.py`` (which mirrors it), or ``--check`` both."""
+    code = write_or_check(TARGET, render(), argv, "gen_api.py")
+    # The blocking client mirrors the async one: regenerate it from the new _api.py, in a
+    # fresh interpreter (it imports polo_fast.client).
+    sync = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_sync.py"), *argv])
+    return code or sync.returncode
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from gen_api import write_or_check  # noqa: E402
 
 from polo_fast.client import Client  # noqa: E402
 
@@ -220,15 +223,7 @@ def render() -> str:
 
 def main(argv: list[str]) -> int:
     """Write the file, or with ``--check`` report whether it is current (exit 1 if not)."""
-    text = render()
-    if "--check" in argv:
-        current = TARGET.read_text() if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is out of date: run python tools/gen_sync.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    return 0
+    return write_or_check(TARGET, render(), argv, "gen_sync.py")
 
 
 if __name__ == "__main__":
