@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from polo_fast.bench.competitors import AiohttpBot, PythonPoloniex, RequestsBot
-from polo_fast.bench.conn import Conn, SyncConn, Target
+from polo_fast.bench.conn import Conn, PoloniexApiCalls, SyncConn, Target, order_number
 from polo_fast.bench.floor import FloorConn
 
 __all__ = [
@@ -26,14 +26,6 @@ __all__ = [
 ]
 
 KeyList = Sequence[tuple[str, str]]
-
-
-def _order_number(out: Any) -> str:
-    if isinstance(out, dict) and "orderNumber" in out:
-        return str(out["orderNumber"])
-    from polo_fast.bench.conn import BenchClientError
-
-    raise BenchClientError(f"buy answered without an orderNumber: {str(out)[:200]}")
 
 
 def _make(cls: Any, target: Target, keys: list[tuple[str, str]]) -> Any:
@@ -78,7 +70,7 @@ class PoloFastAsync(Conn):
     async def buy(self, seq: int) -> str:
         """``await client.buy(pair, rate, amount, post_only=True)``."""
         t = self.target
-        return _order_number(await self.client.buy(t.pair, t.rate, t.amount, post_only=True))
+        return order_number(await self.client.buy(t.pair, t.rate, t.amount, post_only=True))
 
     async def cancel(self, ref: str) -> None:
         """``await client.cancel_order(order_number=ref)``."""
@@ -120,7 +112,7 @@ class PoloFastSync(SyncConn):
     def do_buy(self, seq: int) -> str:
         """``client.buy(pair, rate, amount, post_only=True)``."""
         t = self.target
-        return _order_number(self.client.buy(t.pair, t.rate, t.amount, post_only=True))
+        return order_number(self.client.buy(t.pair, t.rate, t.amount, post_only=True))
 
     def do_cancel(self, ref: str) -> None:
         """``client.cancel_order(order_number=ref)``."""
@@ -138,7 +130,7 @@ class PoloFastSync(SyncConn):
             client.close()
 
 
-class PoloFastCompat(SyncConn):
+class PoloFastCompat(PoloniexApiCalls):
     """``polo_fast.compat.poloniex.Poloniex``: python-poloniex's API on polo_fast."""
 
     name = "polo_fast-compat"
@@ -164,31 +156,9 @@ class PoloFastCompat(SyncConn):
         self.client = Poloniex(self._key, self._secret, **kw)
 
     def do_warm_up(self) -> None:
-        """``warm_up()`` where the drop-in offers it, else its polo_fast client's ``warm_up()``.
-
-        (A python-poloniex bot has no warm-up call; one switched to polo_fast can add it.)
-        """
-        warm = getattr(self.client, "warm_up", None)
-        if warm is None:
-            inner = getattr(self.client, "_sync_client", None)
-            warm = inner().warm_up if inner is not None else None
-        if warm is not None:
-            warm()
-        else:
-            self.client.returnOrderBook(self.target.pair, depth=1)
-
-    def do_balances(self) -> None:
-        """``returnBalances()``."""
-        self.client.returnBalances()
-
-    def do_buy(self, seq: int) -> str:
-        """``buy(pair, rate, amount, orderType='postOnly')``."""
-        t = self.target
-        return _order_number(self.client.buy(t.pair, t.rate, t.amount, orderType="postOnly"))
-
-    def do_cancel(self, ref: str) -> None:
-        """``cancelOrder(ref)``."""
-        self.client.cancelOrder(ref)
+        """The drop-in's ``warm_up()`` (a python-poloniex bot has no warm-up call; one
+        switched to polo_fast can add this one line)."""
+        self.client.warm_up()
 
     def do_close(self) -> None:
         """Close the drop-in client."""

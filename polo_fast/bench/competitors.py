@@ -23,7 +23,15 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from polo_fast.bench.conn import BenchClientError, Conn, Nonces, SyncConn, Target
+from polo_fast.bench.conn import (
+    BenchClientError,
+    Conn,
+    Nonces,
+    PoloniexApiCalls,
+    SyncConn,
+    Target,
+    order_number,
+)
 
 __all__ = ["AiohttpBot", "PythonPoloniex", "RequestsBot"]
 
@@ -34,12 +42,6 @@ def _checked(out: Any) -> Any:
     if isinstance(out, dict) and "error" in out:
         raise BenchClientError(str(out["error"]))
     return out
-
-
-def _order_number(out: Any) -> str:
-    if not isinstance(out, dict) or "orderNumber" not in out:
-        raise BenchClientError(f"buy answered without an orderNumber: {str(out)[:200]}")
-    return str(out["orderNumber"])
 
 
 class RequestsBot(SyncConn):
@@ -91,7 +93,7 @@ class RequestsBot(SyncConn):
     def do_buy(self, seq: int) -> str:
         """A resting post-only buy."""
         t = self.target
-        return _order_number(
+        return order_number(
             self.private(
                 "buy",
                 [
@@ -168,7 +170,7 @@ class AiohttpBot(Conn):
     async def buy(self, seq: int) -> str:
         """A resting post-only buy."""
         t = self.target
-        return _order_number(
+        return order_number(
             await self.private(
                 "buy",
                 [
@@ -216,7 +218,7 @@ def _redirect_adapter(base_url: str, ca_path: str | None) -> Any:
     return _Redirect()
 
 
-class PythonPoloniex(SyncConn):
+class PythonPoloniex(PoloniexApiCalls):
     """The python-poloniex client (``poloniexapi``), unmodified, pointed at the target."""
 
     name = "python-poloniex"
@@ -243,19 +245,6 @@ class PythonPoloniex(SyncConn):
     def do_warm_up(self) -> None:
         """A small public call opens the pooled connection."""
         self.client.returnOrderBook(self.target.pair, depth=1)
-
-    def do_balances(self) -> None:
-        """``returnBalances``."""
-        self.client.returnBalances()
-
-    def do_buy(self, seq: int) -> str:
-        """A resting post-only buy."""
-        t = self.target
-        return _order_number(self.client.buy(t.pair, t.rate, t.amount, orderType="postOnly"))
-
-    def do_cancel(self, ref: str) -> None:
-        """``cancelOrder`` by order number."""
-        self.client.cancelOrder(ref)
 
     def do_close(self) -> None:
         """Close its session."""

@@ -15,6 +15,7 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["BenchClientError", "Conn", "SyncConn", "Target"]
 
@@ -156,3 +157,31 @@ class SyncConn(Conn):
     async def run_balances(self, n: int) -> None:
         """Run ``n`` blocking calls in a worker thread (one thread per worker)."""
         await asyncio.to_thread(self._run_n, n)
+
+
+def order_number(out: Any) -> str:
+    """The ``orderNumber`` of a buy's answer, as text; a clear error when there is none."""
+    if not isinstance(out, dict) or "orderNumber" not in out:
+        raise BenchClientError(f"buy answered without an orderNumber: {str(out)[:200]}")
+    return str(out["orderNumber"])
+
+
+class PoloniexApiCalls(SyncConn):
+    """The measured calls of a client with python-poloniex's API (``self.client``): the
+    original library and polo_fast's drop-in alike."""
+
+    client: Any
+    target: Target
+
+    def do_balances(self) -> None:
+        """``returnBalances()``."""
+        self.client.returnBalances()
+
+    def do_buy(self, seq: int) -> str:
+        """``buy(pair, rate, amount, orderType='postOnly')``: a resting post-only buy."""
+        t = self.target
+        return order_number(self.client.buy(t.pair, t.rate, t.amount, orderType="postOnly"))
+
+    def do_cancel(self, ref: str) -> None:
+        """``cancelOrder(ref)`` by order number."""
+        self.client.cancelOrder(ref)
