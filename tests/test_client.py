@@ -712,6 +712,10 @@ def test_a_key_pool_acts_on_an_order_with_the_key_that_placed_it(run: Any, lean:
             for e in ex.journal():
                 if e["command"] in ("cancelOrder", "moveOrder", "returnOrderStatus"):
                     assert e["status"] == 200, e
-            assert await c.return_open_orders("all") is not None
+            # still open: 1-3 (each answers through its own key); cancelled: 5 (refused)
+            still = await asyncio.gather(*(c.return_order_status(n) for n in numbers[1:4]))
+            assert [str(next(iter(r["result"]))) for r in still] == numbers[1:4]
+            with pytest.raises(E.ExchangeError):
+                await c.return_order_status(numbers[5])
 
     run(main())
