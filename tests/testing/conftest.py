@@ -7,13 +7,19 @@ with a plain aiohttp session.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
+import os
+import signal
 import ssl
+import subprocess
+import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,6 +29,31 @@ Run = Callable[[Coroutine[Any, Any, Any]], Any]
 """The ``run`` fixture of tests/conftest.py: runs a coroutine on a fresh loop."""
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@contextlib.contextmanager
+def cli(module: str, *args: str) -> Iterator[str]:
+    """Run ``module``'s ``main(args)`` in a child process; yield its banner (the lines up to
+    the one saying Ctrl-C); then send SIGINT and check that it exits with 0."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    code = f"import sys; from {module} import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        yield "".join(lines)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -7,12 +7,9 @@ docs' own example, with the ``openssl`` CLI and sent with ``curl``.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import ssl
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +18,7 @@ import pytest
 
 from polo_fast.testing import StandInExchange
 from tests.conftest import make_keys
-from tests.testing.conftest import Raw, Run, sign
+from tests.testing.conftest import Raw, Run, cli, sign
 
 BAD = "Invalid API key/secret pair."
 
@@ -318,33 +315,8 @@ def test_plain_http_trace_and_sync_form() -> None:
 
 def test_cli_prints_url_and_ca_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     journal = tmp_path / "j.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from polo_fast.testing.exchange import main; sys.exit(main(sys.argv[1:]))",
-            "--key",
-            "CLI-KEY:cli-secret",
-            "--journal",
-            str(journal),
-            "--rate-limit",
-            "0",
-            "--colo",
-            "EWR",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        text = "".join(lines)
+    args = ["--key", "CLI-KEY:cli-secret", "--journal", str(journal), "--rate-limit", "0"]
+    with cli("polo_fast.testing.exchange", *args, "--colo", "EWR") as text:
         url = text.split("stand-in exchange: ", 1)[1].split()[0]
         ca = text.split("CA certificate:", 1)[1].split()[0]
         assert "cli-secret" not in text  # a secret the user chose is never echoed
@@ -363,36 +335,11 @@ def test_cli_prints_url_and_ca_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         )
         with urllib.request.urlopen(req, context=ctx) as resp:
             assert resp.status == 200
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
-        assert orjson.loads(journal.read_text().splitlines()[0])["nonce"] == 7
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    assert orjson.loads(journal.read_text().splitlines()[0])["nonce"] == 7
 
 
 def test_cli_without_keys_generates_one_and_prints_it_once() -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from polo_fast.testing.exchange import main; sys.exit(main(sys.argv[1:]))",
-            "--no-tls",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        text = "".join(lines)
+    with cli("polo_fast.testing.exchange", "--no-tls") as text:
         url = text.split("stand-in exchange: ", 1)[1].split()[0]
         key = text.split("key:", 1)[1].split()[0]
         secret = text.split("secret:", 1)[1].split()[0]
@@ -410,9 +357,3 @@ def test_cli_without_keys_generates_one_and_prints_it_once() -> None:
         )
         with urllib.request.urlopen(req) as resp:
             assert orjson.loads(resp.read())["takerFee"] == "0.00200000"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

@@ -7,20 +7,16 @@ import concurrent.futures
 import contextlib
 import hashlib
 import os
-import signal
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
 from polo_fast.testing import PROFILES, StandInExchange, WanProxy
-from tests.testing.conftest import Run
+from tests.testing.conftest import Run, cli
 
 
 async def _echo_server(
@@ -258,35 +254,15 @@ def test_unreachable_target_closes_the_client(run: Run) -> None:
 def test_cli_forwards_with_a_profile_until_ctrl_c() -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     target = listener.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from polo_fast.testing.wan import main; sys.exit(main(sys.argv[1:]))",
-            f"127.0.0.1:{target}",
-            "--profile",
-            "nyc",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "RTT 6 ms" in line
-        port = int(line.split()[2].rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
-            c.sendall(b"through")
-            conn, _ = listener.accept()
-            with conn:
-                conn.settimeout(10)
-                assert conn.recv(100) == b"through"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        with cli("polo_fast.testing.wan", f"127.0.0.1:{target}", "--profile", "nyc") as line:
+            assert "RTT 6 ms" in line
+            port = int(line.split()[2].rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+                c.sendall(b"through")
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(10)
+                    assert conn.recv(100) == b"through"
     finally:
         listener.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
