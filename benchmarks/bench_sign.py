@@ -9,6 +9,7 @@ client passes it). Rows:
 - ``polo_fast_c_typed``: the same with ``Decimal`` rate, ``float`` amount and ``int`` flag;
 - ``polo_fast_pure``: the pure-Python backend;
 - ``stdlib``: ``urlencode`` + ``hmac.new(secret, body, hashlib.sha512).hexdigest()``;
+- ``stdlib_typed``: the same on the typed order (``urlencode`` writes ``str()`` of each);
 - ``stdlib_hmac_copy``: ``urlencode`` + a pre-keyed ``hmac`` object ``copy()``-ed per call.
 
 And the whole HTTP request (head + ``Content-Length`` + ``Sign`` line + body), as the lean
@@ -108,6 +109,10 @@ def test_polo_fast_pure(benchmark: Any) -> None:
 
 def test_stdlib(benchmark: Any) -> None:
     _run(benchmark, stdlib, ORDER)
+
+
+def test_stdlib_typed(benchmark: Any) -> None:
+    _run(benchmark, stdlib, ORDER_TYPED)
 
 
 def test_stdlib_hmac_copy(benchmark: Any) -> None:

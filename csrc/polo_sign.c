@@ -395,9 +395,9 @@ ptrdiff_t polo_sign_request(const polo_signer *s, const char *head, size_t head_
         return POLO_ERR_ARG;
     if (out_cap > (size_t)PTRDIFF_MAX)
         out_cap = (size_t)PTRDIFF_MAX;
-    if (head_len > out_cap || out_cap - head_len < 20 + POLO_REQUEST_FIXED)
+    if (head_len > out_cap || out_cap - head_len < POLO_LEN_DIGITS + POLO_REQUEST_FIXED)
         return POLO_ERR_BODY_SPACE;
-    room = head_len + 20 + POLO_REQUEST_FIXED;
+    room = head_len + POLO_LEN_DIGITS + POLO_REQUEST_FIXED;
     body_len = polo_encode_and_sign(s, fields, fields_len, NULL, n_fields, nonce, out + room,
                                     out_cap - room, hex, sizeof(hex));
     if (body_len < 0)

@@ -32,6 +32,16 @@ extern "C" {
 #define POLO_ERR_NONCE_NAME -5 /* a parameter is named "nonce" (the signer appends it) */
 #define POLO_ERR_CRYPTO -6     /* libcrypto failed (allocation) */
 
+/* The body bound: every byte %XX (3 per byte), '=' and '&' per field (2), then "nonce=" and
+ * at most POLO_LEN_DIGITS digits (26). Python reads these three, never repeats them. */
+#define POLO_BODY_PER_BYTE 3
+#define POLO_BODY_PER_FIELD 2
+#define POLO_BODY_TAIL 26
+/* The most decimal digits of a uint64 (a nonce, a body length). */
+#define POLO_LEN_DIGITS 20
+/* Bytes of polo_out's body area. */
+#define POLO_OUT_BODY_CAP 4096
+
 typedef struct polo_signer polo_signer;
 
 /* A signer keyed with secret[0..secret_len) (the bytes are the HMAC key, as given).
@@ -65,7 +75,8 @@ int polo_sign(const polo_signer *signer, const unsigned char *msg, size_t msg_le
  *   - lens == NULL: the parts are separated by one NUL byte each, and fields must hold
  *     exactly 2*n_fields - 1 NULs (else POLO_ERR_FIELDS: a part contains a NUL; use lens).
  * Python builds the NUL form with one join: "\0".join([*names, *values]).encode().
- * A body never needs more than 3*fields_len + 2*n_fields + 26 bytes.
+ * A body never needs more than POLO_BODY_PER_BYTE * fields_len + POLO_BODY_PER_FIELD *
+ * n_fields + POLO_BODY_TAIL bytes (3 * fields_len + 2 * n_fields + 26).
  *
  * Returns the body length (>= 0; not NUL-terminated) or a negative POLO_ERR_*. On error the
  * contents of body and hex_out are unspecified, but nothing is written outside
@@ -75,10 +86,10 @@ ptrdiff_t polo_encode_and_sign(const polo_signer *signer, const char *fields, si
                                char *body, size_t body_cap, char *hex_out, size_t hex_cap);
 
 /* A reusable output area for polo_encode_and_sign_out: the hex Sign, then the body.
- * Python keeps one per thread; bodies that do not fit take polo_encode_and_sign. */
+ * Python keeps a pool of them; bodies that do not fit take polo_encode_and_sign. */
 typedef struct polo_out {
-    char hex[128];   /* POLO_SIGN_HEX_LEN, not NUL-terminated */
-    char body[4096]; /* the body, not NUL-terminated */
+    char hex[POLO_SIGN_HEX_LEN];   /* not NUL-terminated */
+    char body[POLO_OUT_BODY_CAP]; /* the body, not NUL-terminated */
 } polo_out;
 
 /* polo_encode_and_sign with out->body / out->hex as the buffers (6 arguments instead of
@@ -100,9 +111,9 @@ ptrdiff_t polo_encode_and_sign_out(const polo_signer *signer, const char *fields
  * lens == NULL (NUL-separated parts, names first). The head is copied as given.
  *
  * Returns the request length (>= 0; not NUL-terminated) or a negative POLO_ERR_*:
- * POLO_ERR_BODY_SPACE when the request does not fit (head_len + 20 + POLO_REQUEST_FIXED +
- * the body bound of polo_encode_and_sign always fits), POLO_ERR_ARG, POLO_ERR_FIELDS,
- * POLO_ERR_NONCE_NAME, POLO_ERR_CRYPTO as there. On error the contents of out are
+ * POLO_ERR_BODY_SPACE when the request does not fit (head_len + POLO_LEN_DIGITS +
+ * POLO_REQUEST_FIXED + the body bound of polo_encode_and_sign always fits), POLO_ERR_ARG,
+ * POLO_ERR_FIELDS, POLO_ERR_NONCE_NAME, POLO_ERR_CRYPTO as there. On error the contents of out are
  * unspecified, but nothing is written outside out[0..out_cap). */
 ptrdiff_t polo_sign_request(const polo_signer *signer, const char *head, size_t head_len,
                             const char *fields, size_t fields_len, size_t n_fields,

@@ -221,9 +221,11 @@ def _check_signer(r: Reader, many: bool) -> str:
     # path formats all values before it looks at names), so the class must be among them.
     problems: list[type[Exception]] = []
     pairs: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for name, value in params:
-        if name == "nonce" or not _encodable(name):
+        if name == "nonce" or not _encodable(name) or name in seen:  # each name once
             problems.append(SigningError)
+        seen.add(name)
         text, exc = _expected_text(value)
         if exc is not None:
             problems.append(exc)

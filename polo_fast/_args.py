@@ -7,11 +7,19 @@ naming the command and the argument: types per :class:`~polo_fast.commands.Kind`
 parameters, exclusive and one-of groups, choices, minimum and maximum, the pair format, NaN
 and infinities, bool outside flags, unknown parameter names (escape hatches).
 
-:class:`Plan` is the same check compiled once per command (:data:`PLANS`): a closure per
-parameter takes the common valid values (a pair str, a plain decimal str, a finite Decimal,
-a flag bool) straight to their wire text and hands everything else to the generic check, so
-a call accepts, refuses and words its errors exactly as :func:`build_params`; the result is
-the signer's C field buffer, ready for one C call.
+Numbers are ASCII digits only (Arabic-Indic or full-width digits are refused, as ``int()`` reads
+them); amounts and rates are never negative, ``-0`` and ``-0.0`` included; integers fit in
+64 bits; a value's wire text holds at most :attr:`~polo_fast.commands.Param.max_length`
+characters (:data:`~polo_fast.commands.MAX_TEXT`, 256, unless the table says otherwise).
+Errors are one line: a long value is shown by its start and length.
+
+:class:`Plan` is the same check compiled once per command (:data:`PLANS`): the straight-line
+function ``tools/gen_api.py`` writes for the command into :mod:`polo_fast._checks`, bound to
+a closure per parameter (:func:`_converter`) that takes the common valid values (a pair
+str, a plain decimal str, a finite Decimal, a flag bool) straight to their wire text and
+hands everything else to the generic check, so a call accepts, refuses and words its
+errors exactly as :func:`build_params`; the result is the signer's C field buffer, ready
+for one C call.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from polo_fast.commands import ALL_COMMANDS, Command, Endpoint, Kind, Param
+from polo_fast._checks import CHECKS, Kit
+from polo_fast._format import format_value
+from polo_fast.commands import ALL_COMMANDS, MAX_TEXT, Command, Endpoint, Kind, Param
 from polo_fast.errors import PoloniexArgumentError, PoloniexTypeError, key_prefix
-from polo_fast.signing import _decimal_text, format_value
 
 __all__ = [
     "PLANS",
@@ -38,10 +47,26 @@ __all__ = [
     "loose_params",
 ]
 
+# ASCII only ([0-9], not \d): other scripts' digits are not numbers on the wire.
 _PAIR = re.compile(r"[A-Z0-9]{1,24}_[A-Z0-9]{1,24}").fullmatch
 _CURRENCY = re.compile(r"[A-Z0-9]{1,24}").fullmatch
-_PLAIN_DECIMAL = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)").fullmatch
-_DIGITS = re.compile(r"\d{1,20}").fullmatch
+_PLAIN_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)").fullmatch
+_DIGITS = re.compile(r"[0-9]{1,20}").fullmatch
+_U64 = 1 << 64
+
+
+def _shown(v: Any) -> str:
+    """``v`` for an error message: its repr, or its start and size when that is long."""
+    if type(v) is int and v.bit_length() > 128:
+        return f"an integer of {v.bit_length()} bits"
+    if isinstance(v, str) and len(v) > 40:
+        return f"{v[:24]!r}... ({len(v)} characters)"
+    return repr(v)
+
+
+def _num(v: Any) -> str:
+    """A number for an error message: its text, or its size when that is long."""
+    return _shown(v) if type(v) is int and v.bit_length() > 128 else str(v)
 
 
 def _arg_error(cmd: Command, p: Param, why: str) -> PoloniexArgumentError:
@@ -54,31 +79,64 @@ def _type_error(cmd: Command, p: Param, v: object, want: str) -> PoloniexTypeErr
     )
 
 
+def _too_long(cmd: Command, p: Param) -> PoloniexArgumentError:
+    return _arg_error(cmd, p, f"must be at most {p.max_length} characters on the wire")
+
+
+def _bounded_text(name: str, v: Any, most: int) -> str | None:
+    """The wire text of a signable ``v`` when it holds at most ``most`` characters, else
+    None; a huge int or Decimal is sized before it is written out."""
+    if type(v) is int or isinstance(v, int):
+        if v.bit_length() > 4 * most:  # over 1.2 * most digits
+            return None
+    elif isinstance(v, Decimal) and v.is_finite():
+        exponent = v.as_tuple().exponent
+        assert isinstance(exponent, int)  # finite
+        if v.adjusted() >= most or -exponent >= most:
+            return None
+    text = format_value(name, v)
+    return text if len(text) <= most else None
+
+
+def _check_decimal(cmd: Command, p: Param, v: Any) -> None:
+    """Refuse a DECIMAL value that is not a finite, non-negative number of bounded text."""
+    t = type(v)
+    if t is Decimal:
+        if not v.is_finite():
+            raise _arg_error(cmd, p, f"must be a finite number, got {v!r}")
+        if v.is_signed():  # negative, or -0
+            raise _arg_error(cmd, p, f"must not be negative, got {v}")
+        if _bounded_text(p.name, v, p.max_length) is None:
+            raise _too_long(cmd, p)
+    elif t is str:
+        if len(v) > p.max_length:
+            raise _too_long(cmd, p)
+        if not _PLAIN_DECIMAL(v):
+            raise _arg_error(
+                cmd, p, f"must be plain decimal digits such as '0.00015', got {_shown(v)}"
+            )
+    elif t is float:
+        if not math.isfinite(v):
+            raise _arg_error(cmd, p, f"must be a finite number, got {v!r}")
+        if math.copysign(1.0, v) < 0:  # negative, or -0.0
+            raise _arg_error(cmd, p, f"must not be negative, got {v}")
+        if _bounded_text(p.name, v, p.max_length) is None:
+            raise _too_long(cmd, p)
+    elif t is int:
+        if v < 0:
+            raise _arg_error(cmd, p, f"must not be negative, got {_num(v)}")
+        if _bounded_text(p.name, v, p.max_length) is None:
+            raise _too_long(cmd, p)
+    else:
+        raise _type_error(cmd, p, v, "a Decimal, int, float or decimal string")
+
+
 def _check(cmd: Command, p: Param, v: Any) -> Any:
     """Return the wire value of ``v`` for ``p``, or raise; ``None`` means "leave it out"."""
     kind = p.kind
     t = type(v)
     if kind is Kind.DECIMAL:
-        if t is Decimal:
-            if not v.is_finite():
-                raise _arg_error(cmd, p, f"must be a finite number, got {v!r}")
-            if v < 0:
-                raise _arg_error(cmd, p, f"must not be negative, got {v}")
-        elif t is str:
-            if not _PLAIN_DECIMAL(v):
-                raise _arg_error(
-                    cmd, p, f"must be plain decimal digits such as '0.00015', got {v!r}"
-                )
-        elif t is float:
-            if not math.isfinite(v):
-                raise _arg_error(cmd, p, f"must be a finite number, got {v!r}")
-            if v < 0:
-                raise _arg_error(cmd, p, f"must not be negative, got {v}")
-        elif t is int:
-            if v < 0:
-                raise _arg_error(cmd, p, f"must not be negative, got {v}")
-        else:
-            raise _type_error(cmd, p, v, "a Decimal, int, float or decimal string")
+        _check_decimal(cmd, p, v)
         return v
     if kind is Kind.PAIR or kind is Kind.PAIR_OR_ALL:
         if t is not str:
@@ -87,7 +145,7 @@ def _check(cmd: Command, p: Param, v: Any) -> Any:
             allowed = "X_Y in upper case such as 'BTC_ETH'"
             if kind is Kind.PAIR_OR_ALL:
                 allowed += ", or 'all'"
-            raise _arg_error(cmd, p, f"must be {allowed}, got {v!r}")
+            raise _arg_error(cmd, p, f"must be {allowed}, got {_shown(v)}")
         return v
     if kind is Kind.FLAG:
         if v is True or (t is int and v == 1):
@@ -103,30 +161,36 @@ def _check(cmd: Command, p: Param, v: Any) -> Any:
         if t is not int:
             raise _type_error(cmd, p, v, "an int")
         if v < 0:
-            raise _arg_error(cmd, p, f"must not be negative, got {v}")
+            raise _arg_error(cmd, p, f"must not be negative, got {_num(v)}")
+        if v >= _U64:
+            raise _arg_error(cmd, p, f"must be below 2**64, got {_num(v)}")
     elif kind is Kind.ORDER_NUMBER:
         if t is int:
-            if v < 0 or v >= 1 << 64:
-                raise _arg_error(cmd, p, f"must be a 64-bit unsigned number, got {v}")
+            if v < 0 or v >= _U64:
+                raise _arg_error(cmd, p, f"must be a 64-bit unsigned number, got {_num(v)}")
         elif t is str:
-            if not _DIGITS(v) or int(v) >= 1 << 64:
-                raise _arg_error(cmd, p, f"must be the order's decimal digits, got {v!r}")
+            if not _DIGITS(v) or int(v) >= _U64:
+                raise _arg_error(cmd, p, f"must be the order's decimal digits, got {_shown(v)}")
         else:
             raise _type_error(cmd, p, v, "an int or a str of digits")
     elif kind is Kind.BIT:
         if t is not int or v not in (0, 1):
-            raise _arg_error(cmd, p, f"must be 0 or 1 (or a bool), got {v!r}")
+            raise _arg_error(cmd, p, f"must be 0 or 1 (or a bool), got {_shown(v)}")
     elif kind is Kind.CURRENCY:
         if t is not str:
             raise _type_error(cmd, p, v, "a str such as 'BTC'")
         if not _CURRENCY(v):
-            raise _arg_error(cmd, p, f"must be an upper-case code such as 'BTC', got {v!r}")
+            raise _arg_error(cmd, p, f"must be an upper-case code such as 'BTC', got {_shown(v)}")
     elif t is not str:  # ACCOUNT, STR
         raise _type_error(cmd, p, v, "a str")
     elif not v or not v.isprintable():
         raise _arg_error(cmd, p, "must be a non-empty printable str")
+    elif len(v) > p.max_length:
+        raise _too_long(cmd, p)
     if p.choices is not None and v not in p.choices:
-        raise _arg_error(cmd, p, f"must be one of {', '.join(map(repr, p.choices))}, got {v!r}")
+        raise _arg_error(
+            cmd, p, f"must be one of {', '.join(map(repr, p.choices))}, got {_shown(v)}"
+        )
     if p.minimum is not None and v < p.minimum:
         raise _arg_error(cmd, p, f"must be at least {p.minimum}, got {v}")
     if p.maximum is not None and v > p.maximum:
@@ -183,6 +247,8 @@ _PAIRS_SEEN_MAX = 4096
 
 #: One parameter's check: a value (not None) -> its wire text, or None to leave it out.
 Converter = Callable[[Any], "str | None"]
+#: One command's check: its values -> the signer's C field buffer and the number of names.
+Check = Callable[[Sequence[Any]], tuple[bytes, int]]
 
 
 def _converter(cmd: Command, p: Param) -> Converter:
@@ -197,15 +263,18 @@ def _converter(cmd: Command, p: Param) -> Converter:
         return None if checked is None else format_value(name, checked)
 
     if kind is Kind.DECIMAL:
+        most = p.max_length
 
         def decimal(v: Any) -> str | None:
             t = type(v)
             if t is str:
                 # ASCII: the same test as _PLAIN_DECIMAL, without the regex engine
-                if v.isascii() and v.replace(".", "", 1).isdigit():
+                if len(v) <= most and v.isascii() and v.replace(".", "", 1).isdigit():
                     return v  # type: ignore[no-any-return]
-            elif t is Decimal and v.is_finite() and not v < 0:
-                return _decimal_text(name, v)
+            elif t is Decimal and v.is_finite() and not v.is_signed():
+                text: str = v.__str__()
+                if "E" not in text and len(text) <= most:  # plain already
+                    return text
             return generic(v)
 
         return decimal
@@ -257,7 +326,7 @@ class Plan:
         #: present parameters' wire names, then their wire texts, NUL-separated, UTF-8) and
         #: the number of names; raises like :func:`build_params`. None: no C fields (an
         #: unchecked command: :meth:`loose`).
-        self.check: Callable[[Sequence[Any]], tuple[bytes, int]] | None = _compile(command)
+        self.check: Check | None = _compile(command)
         #: What ``check(())`` returns for a command without parameters, else None.
         self.fixed: tuple[bytes, int] | None = self.check(()) if not command.params else None
 
@@ -282,27 +351,32 @@ class Plan:
         return from_wire(self.command, params)
 
     def pairs(self, values: Sequence[Any]) -> list[tuple[str, Any]]:
-        """The checked ``(wire name, value)`` pairs of one call (see :func:`build_params`)."""
+        """The checked ``(wire name, value)`` pairs of one call (see :func:`build_params`);
+        for an unchecked command, its :func:`loose_params` pairs as given.
+
+        Raises:
+            PoloniexArgumentError: a value refused; for an unchecked command, pairs that do
+                not open with this command or name ``command`` again.
+        """
         if self.command is None:
-            return list(values)
+            pairs = list(values)
+            if not pairs or pairs[0] != ("command", self.name):
+                raise PoloniexArgumentError(f"{self.name}: the pairs must open with its command")
+            if any(pair[0] == "command" for pair in pairs[1:]):
+                raise PoloniexArgumentError(f"{self.name}: 'command' may appear only once")
+            return pairs
         return build_params(self.command, values)
 
     def __repr__(self) -> str:
         return f"<Plan {self.name}>"
 
 
-def _compile(cmd: Command) -> Callable[[Sequence[Any]], tuple[bytes, int]]:
-    """Build ``check(values) -> (fields, n)`` for ``cmd`` as one straight-line function.
-
-    The source is generated from the table (like ``dataclasses`` and ``namedtuple`` do):
-    the values are unpacked once, each parameter is handled in table order by its
-    :func:`_converter` (the common valid values by an inlined test), and the field buffer is
-    joined once. A value is refused exactly where and as :func:`build_params` refuses it.
-    """
-    name = cmd.name
+def _compile(cmd: Command) -> Check:
+    """``check(values) -> (fields, n)`` for ``cmd``: the straight-line function
+    ``tools/gen_api.py`` wrote for it in :mod:`polo_fast._checks`, given the command's
+    :func:`_converter` closures; a command without parameters returns its one field."""
     if not cmd.params:
-        fields = ("command\0" + name).encode()
-        result = (fields, 1)
+        result = (("command\0" + cmd.name).encode(), 1)
 
         def check_nothing(values: Sequence[Any]) -> tuple[bytes, int]:
             if values:
@@ -310,67 +384,24 @@ def _compile(cmd: Command) -> Callable[[Sequence[Any]], tuple[bytes, int]]:
             return result
 
         return check_nothing
-    params = cmd.params
-    ns: dict[str, Any] = {
-        "_cmd": cmd,
-        "_p": params,
-        "_c": tuple(_converter(cmd, p) for p in params),
-        "_required": _required,
-        "_groups": _check_groups,
-        "_build": build_params,
-        "_seen": _PAIRS_SEEN,
-    }
-    count = len(params)
-    lead = 0  # leading required parameters: their names are known up front
-    while lead < count and params[lead].required:
-        lead += 1
-    names = ["command", *(p.name for p in params[:lead])]
-    src = [
-        "def check(values):",
-        f"    if len(values) != {count}:",
-        "        _build(_cmd, values)  # raises: one value per parameter",
-        f"    {''.join(f'v{i}, ' for i in range(count))}= values",
-        f"    names = {names!r}",
-        f"    texts = [{name!r}]",
-    ]
-    for i, p in enumerate(params):
-        v = f"v{i}"
-        src.append(f"    if {v} is not None:")
-        if p.kind is Kind.PAIR or p.kind is Kind.PAIR_OR_ALL:
-            src.append(f"        if type({v}) is not str or {v} not in _seen:")
-            src.append(f"            {v} = _c[{i}]({v})")
-        elif p.kind is Kind.DECIMAL:
-            src.append(
-                f"        if type({v}) is not str or not ({v}.isascii() "
-                f"and {v}.replace('.', '', 1).isdigit()):"
-            )
-            src.append(f"            {v} = _c[{i}]({v})")
-        elif p.kind is Kind.FLAG:
-            src.append(
-                f"        {v} = '1' if {v} is True else None if {v} is False else _c[{i}]({v})"
-            )
-        else:
-            src.append(f"        {v} = _c[{i}]({v})")
-        if p.required:
-            src.append(f"    if {v} is None:")
-            src.append(f"        raise _required(_cmd, _p[{i}])")
-            if i >= lead:
-                src.append(f"    names.append({p.name!r})")
-            src.append(f"    texts.append({v})")
-        else:
-            src.append(f"    if {v} is not None:")
-            src.append(f"        names.append({p.name!r})")
-            src.append(f"        texts.append({v})")
-    if cmd.exclusive or cmd.one_of:
-        src.append("    _groups(_cmd, names)")
-    src += [
-        "    n = len(texts)",
-        "    names += texts",
-        "    return '\\0'.join(names).encode(), n",
-    ]
-    exec(compile("\n".join(src), f"<polo_fast check {name}>", "exec"), ns)
-    check: Callable[[Sequence[Any]], tuple[bytes, int]] = ns["check"]
-    return check
+
+    def arity(values: Sequence[Any]) -> None:
+        build_params(cmd, values)  # raises: one value per parameter
+
+    def required(i: int) -> PoloniexArgumentError:
+        return _required(cmd, cmd.params[i])
+
+    def groups(names: list[str]) -> None:
+        _check_groups(cmd, names)
+
+    kit = Kit(
+        convert=tuple(_converter(cmd, p) for p in cmd.params),
+        arity=arity,
+        required=required,
+        groups=groups,
+        seen=_PAIRS_SEEN,
+    )
+    return CHECKS[cmd.method](kit)
 
 
 #: A plan per command, by client method name (``"return_balances"``).
@@ -401,33 +432,53 @@ def from_wire(cmd: Command, params: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def loose_params(command: str, params: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Parameters of an unchecked command: any name, values of a signable type."""
+    """Parameters of an unchecked command: ``command`` first (once), then any other name
+    with a value of a signable type, written out (``None`` leaves a name out).
+
+    Raises:
+        PoloniexArgumentError: a parameter named ``command`` or ``nonce`` (polo_fast writes
+            them, once each), NaN or an infinity, a wire text over
+            :data:`~polo_fast.commands.MAX_TEXT` characters.
+        PoloniexTypeError: a value of another type.
+    """
     out: list[tuple[str, Any]] = [("command", command)]
     for name, v in params.items():
+        if name == "command" or name == "nonce":
+            raise PoloniexArgumentError(
+                f"{command}: {name!r} cannot be a parameter: polo_fast writes it, once"
+            )
         if v is None:
             continue
-        if type(v) is bool:
+        t = type(v)
+        if t is bool:
             v = int(v)
-        elif (type(v) is float and not math.isfinite(v)) or (
-            type(v) is Decimal and not v.is_finite()
-        ):
+        elif (t is float and not math.isfinite(v)) or (t is Decimal and not v.is_finite()):
             raise PoloniexArgumentError(f"{command}: {name} must be finite, got {v!r}")
         elif not isinstance(v, (str, int, float, Decimal)):
             raise PoloniexTypeError(f"{command}: {name} must be str, int, float or Decimal")
-        out.append((name, v))
+        text = _bounded_text(name, v, MAX_TEXT)
+        if text is None:
+            raise PoloniexArgumentError(
+                f"{command}: {name} must be at most {MAX_TEXT} characters on the wire"
+            )
+        out.append((name, text))
     return out
 
 
 def check_key(key: Any, secret: Any) -> tuple[str, str | bytes]:
-    """Check one ``(key, secret)`` pair of the client's configuration (never shows the secret).
+    """Check one ``(key, secret)`` pair of the client's configuration (never shows the secret,
+    nor keeps it in a frame of the error it raises).
 
     Raises:
         PoloniexTypeError, PoloniexArgumentError: an empty or unsendable key or secret.
     """
     if not isinstance(key, str) or not key:
+        del secret
         raise PoloniexTypeError("an API key must be a non-empty str")
     if not (key.isascii() and key.isprintable()) or " " in key:
+        del secret
         raise PoloniexArgumentError(f"API key {key_prefix(key)} holds characters HTTP cannot carry")
     if not isinstance(secret, (str, bytes)) or not secret:
+        del secret
         raise PoloniexTypeError(f"the secret of key {key_prefix(key)} must be a non-empty str")
     return key, secret

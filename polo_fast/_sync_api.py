@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
 
     from polo_fast._api import Number
-    from polo_fast.transport import Transport
+    from polo_fast.nonce import FileNonce, NonceSource
+    from polo_fast.transport.base import Transport
 
 __all__ = ["SyncMethods"]
 
@@ -47,6 +48,10 @@ class SyncMethods:
         proxy: str | None = None,
         nonce_scale: int = 1000,
         transport: Transport | None = None,
+        allow_insecure_http: bool = False,
+        max_answer_bytes: int = 4194304,
+        keep_warm: float | None = 15.0,
+        nonce: NonceSource | FileNonce | Sequence[NonceSource | FileNonce] | None = None,
     ) -> None:
         """Start the loop thread and open the async client on it (arguments as there)."""
         self._start(
@@ -65,6 +70,10 @@ class SyncMethods:
                 "proxy": proxy,
                 "nonce_scale": nonce_scale,
                 "transport": transport,
+                "allow_insecure_http": allow_insecure_http,
+                "max_answer_bytes": max_answer_bytes,
+                "keep_warm": keep_warm,
+                "nonce": nonce,
             },
         )
 

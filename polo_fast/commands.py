@@ -30,6 +30,7 @@ __all__ = [
     "BY_METHOD",
     "CHART_PERIODS",
     "FLAG_PARAMS",
+    "MAX_TEXT",
     "PRIVATE",
     "PUBLIC",
     "Command",
@@ -66,6 +67,10 @@ class Kind(str, enum.Enum):
 
 
 ACCOUNTS: tuple[str, ...] = ("exchange", "margin", "lending")
+#: The most characters a parameter's wire text may have unless its row says otherwise
+#: (:attr:`Param.max_length`): far above any real rate, amount, address or memo, far below
+#: what would let a stray megabyte or ``Decimal('1E+100000')`` reach the wire.
+MAX_TEXT = 256
 CHART_PERIODS: tuple[int, ...] = (300, 900, 1800, 7200, 14400, 86400)
 FLAG_PARAMS: tuple[str, ...] = ("fillOrKill", "immediateOrCancel", "postOnly")
 
@@ -92,6 +97,7 @@ class Param:
         choices: the allowed values, where the set is closed (accounts, chart periods).
         minimum, maximum: inclusive bounds for integer kinds, where the spec gives them.
         doc: one line for docstrings and help.
+        max_length: the most characters of the wire text (:data:`MAX_TEXT` by default).
     """
 
     name: str
@@ -101,6 +107,7 @@ class Param:
     minimum: int | None = None
     maximum: int | None = None
     doc: str = ""
+    max_length: int = MAX_TEXT
 
     @property
     def arg(self) -> str:

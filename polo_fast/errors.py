@@ -2,9 +2,12 @@
 
 ::
 
+    SigningError (ValueError)           bad input to a Signer: nothing was signed
+    └── SigningTypeError (TypeError)    an argument of the wrong type
+
     PoloniexError                       base of everything below
     ├── PoloniexArgumentError           bad arguments, refused before anything is sent
-    │   │                               (also ValueError and signing.SigningError)
+    │   │                               (also ValueError and SigningError)
     │   ├── UnknownCommandError         a command name the table does not list
     │   └── WithdrawalsDisabledError    withdraw without Client(allow_withdrawals=True)
     ├── PoloniexTypeError               an argument of the wrong type (also TypeError)
@@ -40,6 +43,8 @@ Exchange texts (spec ``poloniex-legacy-api.md`` §5.2) map to classes by rules e
 declares (``exact``, ``prefixes``, ``contains``); :func:`from_reply` is the one lookup. An
 unknown text gives :class:`ExchangeError` itself, with the raw text kept. Messages name the
 command and the key's first 8 characters, never the secret.
+
+This module imports nothing from polo_fast: it is a leaf every other module may import.
 """
 
 from __future__ import annotations
@@ -47,8 +52,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
-
-from polo_fast.signing import SigningError
 
 __all__ = [
     "AccountStateError",
@@ -70,6 +73,9 @@ __all__ = [
     "PoloniexError",
     "PoloniexTypeError",
     "RateLimitError",
+    "RequestTimeout",
+    "SigningError",
+    "SigningTypeError",
     "TransportError",
     "UnknownCommandError",
     "WithdrawalsDisabledError",
@@ -95,6 +101,14 @@ def _where(command: str | None, key: str | None) -> str:
     if key is None:
         return f"{command}: "
     return f"{command} (key {key_prefix(key)}): "
+
+
+class SigningError(ValueError):
+    """Bad input to the signer (a value, a name, a nonce, a secret); nothing was signed."""
+
+
+class SigningTypeError(SigningError, TypeError):
+    """An argument of the wrong type (a rejected value type, a non-str name, a bad secret)."""
 
 
 class PoloniexError(Exception):
@@ -176,7 +190,8 @@ class ExchangeError(PoloniexError):
         _PREFIXES.sort(key=lambda item: -len(item[0]))
 
 
-_NONCE_RE = re.compile(r"greater than (\d+)\.(?:\s*You provided (\d+)\.?)?")
+# ASCII digits only: int() would also read other scripts' digits.
+_NONCE_RE = re.compile(r"greater than ([0-9]+)\.(?:\s*You provided ([0-9]+)\.?)?")
 
 
 class NonceError(ExchangeError):

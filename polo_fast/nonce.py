@@ -11,7 +11,8 @@ one interface (``next()``, ``bump(floor)``, ``last``):
   source counts up by one from the last value until the clock catches up).
 - :class:`FileNonce`: the same, shared by several processes on one host through a file: an
   ``fcntl.flock`` lock around read-increment-write, the last value persisted in the file, so
-  a crash or restart never reuses a nonce.
+  a crash or restart never reuses a nonce. A file that goes backwards (truncated, replaced,
+  ``/dev/null``) never makes a source go below what it already issued.
 """
 
 from __future__ import annotations
@@ -130,11 +131,12 @@ class FileNonce(_Clocked):
     """Strictly increasing nonces shared by processes on one host through a file.
 
     Each :meth:`next` takes an exclusive ``fcntl.flock`` lock on ``path``, reads the last
-    value, writes the new one (one fixed-size ``pwrite``, so a crash never leaves half a
-    record) and releases the lock: processes using one key through one file never repeat a
-    nonce, and a restarted process continues above the last value. Threads of one process
-    are serialised by a lock as well. After ``fork`` the child reopens the file, so it holds
-    its own lock.
+    value (never trusting it below the last nonce this object issued: a truncated or
+    replaced file, or ``/dev/null``, cannot make a nonce repeat), writes the new one (one
+    fixed-size ``pwrite``, so a crash never leaves half a record) and releases the lock:
+    processes using one key through one file never repeat a nonce, and a restarted process
+    continues above the last value. Threads of one process are serialised by a lock as
+    well. After ``fork`` the child reopens the file, so it holds its own lock.
 
     Parameters:
         path: the nonce file (created if missing; keep it on a local file system).
@@ -211,7 +213,9 @@ class FileNonce(_Clocked):
             self._ensure_own_fd()
             with _Flock(self._fd):
                 now = self._now()
-                value = self._read() + 1
+                # Never below what this source issued: a file that went backwards
+                # (truncated, replaced, /dev/null) must not make a nonce repeat.
+                value = max(self._read(), self._last) + 1
                 if now > value:
                     value = now
                 if value >= 1 << 64:

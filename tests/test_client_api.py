@@ -1,4 +1,5 @@
-"""The generated command methods: up to date with the table, one per command, right shape."""
+"""The generated command methods and argument checks: up to date with the table, one method
+per command, right shape."""
 
 from __future__ import annotations
 
@@ -25,6 +26,15 @@ def test_generated_file_is_up_to_date() -> None:
     gen = _generator()
     assert (ROOT / "polo_fast" / "_api.py").read_text() == gen.render(), (  # type: ignore[attr-defined]
         "polo_fast/_api.py is out of date with polo_fast/commands.py: run python tools/gen_api.py"
+    )
+
+
+def test_generated_checks_are_up_to_date() -> None:
+    target = ROOT / "polo_fast" / "_checks.py"
+    assert target.exists(), "polo_fast/_checks.py is missing: run python tools/gen_api.py"
+    assert target.read_text() == _generator().render_checks(), (  # type: ignore[attr-defined]
+        "polo_fast/_checks.py is out of date with polo_fast/commands.py: "
+        "run python tools/gen_api.py"
     )
 
 

@@ -157,3 +157,22 @@ def test_key_prefix() -> None:
     assert E.key_prefix("ABCDEFGH-IJKL") == "ABCDEFGH…"
     assert E.key_prefix("ABC") == "ABC"
     assert E.key_prefix(None) == "-"
+
+
+def test_the_error_tree_is_a_leaf() -> None:
+    """``polo_fast.errors`` loads nothing else of polo_fast (no signer, no compiled module)
+    and owns the signer's errors."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, polo_fast.errors as e\n"
+        "print(sorted(m for m in sys.modules if m.startswith('polo_fast.')))\n"
+        "print(e.SigningError.__module__, e.SigningTypeError.__mro__[1].__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["['polo_fast.errors']", "polo_fast.errors SigningError"]
+    assert SigningError is E.SigningError
+    assert issubclass(E.PoloniexArgumentError, E.SigningError)

@@ -197,3 +197,22 @@ def test_file_nonce_corrupt_file_is_not_overwritten(tmp_path: Path) -> None:
     with pytest.raises(NonceFileError):
         FileNonce(path)
     assert path.read_bytes() == b"garbage\n"
+
+
+def test_file_going_backwards_never_repeats_a_nonce(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000_000_000_000)  # a clock that stands still
+    path = tmp_path / "n"
+    fn = FileNonce(path, clock=clock)
+    issued = [fn.next(), fn.next()]
+    path.write_bytes(b"")  # truncated behind its back
+    issued.append(fn.next())
+    path.write_bytes(b"%020d\n" % 5)  # replaced by an older record
+    issued.append(fn.next())
+    assert issued == sorted(set(issued)), issued
+    assert path.read_bytes() == b"%020d\n" % issued[-1]  # the file is set right again
+    fn.bump(3)
+    assert fn.next() == issued[-1] + 1
+    if os.path.exists("/dev/null"):  # a file that never keeps anything
+        null = FileNonce("/dev/null", clock=clock)
+        values = [null.next() for _ in range(3)]
+        assert values == sorted(set(values)), values

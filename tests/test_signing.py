@@ -147,7 +147,12 @@ _text = st.text(
 )
 _special = st.sampled_from(["", " ", "&", "=", "+", "%", "#", "a b&c=d+e%f#g", "\0", "é€😀"])
 _value = st.one_of(_text, _special, st.text(alphabet="ab &=+%#\0", max_size=12))
-_params = st.lists(st.tuples(_value.filter(lambda n: n != "nonce"), _value), max_size=12)
+# each name once: a name given twice is refused (test_a_name_given_twice_is_refused)
+_params = st.lists(
+    st.tuples(_value.filter(lambda n: n != "nonce"), _value),
+    max_size=12,
+    unique_by=lambda pair: pair[0],
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -158,9 +163,8 @@ def test_body_equals_urlencode(pairs: list[tuple[str, str]], nonce: int) -> None
     results = [Signer(secret, backend=b).encode_and_sign(pairs, nonce) for b in signing.BACKENDS]
     for got in results:
         assert got == expected
-    if len({name for name, _ in pairs}) == len(pairs):  # a dict keeps one value per name
-        for b in signing.BACKENDS:
-            assert Signer(secret, backend=b).encode_and_sign(dict(pairs), nonce) == expected
+    for b in signing.BACKENDS:
+        assert Signer(secret, backend=b).encode_and_sign(dict(pairs), nonce) == expected
 
 
 def test_big_values_and_many_params(backend: str) -> None:
@@ -363,7 +367,7 @@ def test_module_sign_one_liner() -> None:
 
 
 def test_threads_share_one_signer(backend: str) -> None:
-    import threading
+    import concurrent.futures
 
     s = Signer("k", backend=backend)
     errors: list[str] = []
@@ -374,11 +378,10 @@ def test_threads_share_one_signer(backend: str) -> None:
             if s.encode_and_sign(params, i) != reference("k", list(params.items()), i):
                 errors.append(f"{t}/{i}")
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    # .result() re-raises a worker's exception: a thread that died fails the test
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for done in [pool.submit(work, t) for t in range(4)]:
+            done.result(timeout=120)
     assert errors == []
 
 
@@ -612,3 +615,109 @@ def test_c_sign_request_buffers_and_codes() -> None:
     assert ffi.unpack(out, rc) == assembled(
         b"", b"nonce=42", hmac.new(key, b"nonce=42", hashlib.sha512).hexdigest()
     )
+
+
+# ---------------------------------------------------------------- hardening (issue 9)
+
+
+def test_a_name_given_twice_is_refused(backend: str) -> None:
+    s = Signer("k", backend=backend)
+    twice: list[Any] = [
+        [("command", "returnNothing"), ("command", "withdraw")],
+        [("command", "x"), ("memo", "a"), ("memo", "b")],
+        [("command", "x"), ("rate", Decimal("1")), ("rate", 2.5)],
+    ]
+    for params in twice:
+        with pytest.raises(SigningError, match="twice"):
+            s.encode_and_sign(params, 1)
+        with pytest.raises(SigningError, match="twice"):
+            s.encode_sign_request(HEAD, params, 1)
+        with pytest.raises(SigningError, match="twice"):
+            polo_fast.sign("k", params, 1)
+
+
+def test_values_are_bounded_with_an_error_naming_them(backend: str) -> None:
+    s = Signer("k", backend=backend)
+    from polo_fast._format import MAX_TEXT as limit
+
+    assert s.encode_and_sign({"memo": "x" * limit}, 1)[0].startswith(b"memo=xxx")
+    for value in ("x" * (limit + 1), "é" * 1_000_000, Decimal("1E+100000"), Decimal("1E-70000")):
+        with pytest.raises(SigningError, match=r"'memo'.*longer than") as info:
+            s.encode_and_sign({"command": "x", "memo": value}, 1)
+        assert "\n" not in str(info.value) and len(str(info.value)) < 200
+    with pytest.raises(SigningError, match=r"'n'.*longer than"):
+        s.encode_and_sign([("command", "x"), ("n", 10**70_000)], 1)
+    with pytest.raises(SigningError, match=r"'n'.*longer than"):
+        format_value("n", 10**5000)  # int.__str__'s own limit: a ValueError naming nothing
+
+
+def _frame_locals(exc: BaseException) -> list[str]:
+    """The repr of every local variable of every polo_fast frame an error's traceback holds
+    (what ``pytest --showlocals``, rich or Sentry would print)."""
+    package = os.path.dirname(polo_fast.__file__)
+    seen: list[str] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(package):
+            seen += [repr(v) for v in tb.tb_frame.f_locals.values()]
+        tb = tb.tb_next
+    return seen
+
+
+def test_a_refused_secret_stays_out_of_traceback_frames(backend: str) -> None:
+    from polo_fast._args import check_key
+
+    secret = make_secret()[:-1] + "é"  # not ASCII: refused
+    calls: list[Any] = [
+        lambda: Signer(secret, backend=backend),
+        lambda: polo_fast.sign(secret, {"command": "x"}, 1),
+        lambda: check_key("", secret),
+        lambda: check_key("K", bytearray(secret.encode())),
+    ]
+    for call in calls:
+        with pytest.raises((SigningError, TypeError, ValueError)) as info:
+            call()
+        shown = [v for v in _frame_locals(info.value) if secret[:-1] in v]
+        assert shown == [], "a frame of the refusal holds the secret"
+    good = make_secret()
+    with pytest.raises(SigningError) as info:
+        polo_fast.sign(good, {"command": "x", "rate": float("nan")}, 1)
+    assert not [v for v in _frame_locals(info.value) if good in v]
+
+
+def test_checked_fields_sign_as_their_pairs(backend: str) -> None:
+    """``Signer._fields_sign``: the general route signs the fields the command check made,
+    byte for byte what ``encode_and_sign`` gives for the same pairs."""
+    s = Signer("k", backend=backend)
+    for pairs in (
+        [("command", "buy"), ("currencyPair", "BTC_ETH"), ("rate", "0.5"), ("amount", "2")],
+        [("command", "returnBalances")],
+        [("command", "x"), ("memo", "é &=+%#" * 1300)],  # past the reusable area
+    ):
+        assert s._fields_sign(*c_fields(pairs), 7) == s.encode_and_sign(pairs, 7)
+    with pytest.raises(SigningError, match="nonce"):
+        s._fields_sign(b"command\0x", 1, 2**64)
+
+
+@needs_c
+def test_c_sizes_come_from_the_compiled_module() -> None:
+    from polo_fast._polo_sign import ffi, lib
+
+    from polo_fast import _binding
+
+    assert ffi.sizeof("polo_out") == lib.POLO_SIGN_HEX_LEN + lib.POLO_OUT_BODY_CAP
+    assert _binding.HEX_LEN == lib.POLO_SIGN_HEX_LEN
+    fields, n = c_fields([("command", "x"), ("memo", "%" * 50)])
+    # the right-sized route allocates exactly the C body bound, and it suffices
+    bound = _binding.body_bound(len(fields), n)
+    assert bound == 3 * len(fields) + 2 * n + 26
+    assert _binding.encode_and_sign(
+        Signer("k", backend="cffi")._s,  # type: ignore[attr-defined]
+        fields.split(b"\0"),
+        n,
+        2**64 - 1,
+    ) == Signer("k", backend="python")._fields_sign(fields, n, 2**64 - 1)
+    with pytest.raises(SigningError, match="'nonce' is added by the signer"):
+        _binding.ensure(lib.POLO_ERR_NONCE_NAME, "polo_encode_and_sign")
+    with pytest.raises(MemoryError):
+        _binding.ensure(lib.POLO_ERR_CRYPTO, "polo_sign")
