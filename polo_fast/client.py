@@ -1,4 +1,4 @@
-"""The async client: key lanes, nonces, rate limits, one retry policy, a method per command.
+"""The async client: policy. Key slots, gate, rate limiter, nonce, one retry loop.
 
 ::
 
@@ -6,23 +6,31 @@
         await c.warm_up()
         await c.buy("BTC_ETH", Decimal("0.025"), 2, post_only=True)
 
-Every call takes one path (``Client._call``): the arguments are checked against the command
-table (``polo_fast/commands.py``) before anything is signed; a private command then takes
-its key's lane (a lock: at most one request of a key in flight by default, the nonce drawn
-inside it, so nonces reach the exchange in order), is signed in one call and sent by the
-transport (the lean lane, or aiohttp).
+Every private call takes one path (:meth:`Client._private`): the arguments are checked
+against the command table (``polo_fast/commands.py``) before anything is signed; the call
+then takes its key's slot (:class:`_KeySlot`: a gate, at most one request of a key in
+flight by default, the nonce drawn inside it so nonces reach the exchange in order), and
+each attempt (:meth:`Client._attempt`) frames and signs the request in one call and hands
+it to the transport with one method, :meth:`Transport.start
+<polo_fast.transport.Transport.start>`. The client never touches a connection, an HTTP
+parser or a JSON decoder: the transport returns the result or a typed error. With several
+keys, a :class:`_KeyPool` (chosen at construction) picks the key of each call.
 
-Retry policy, in one place (:meth:`Client._private`):
+Retry policy, in one place (:meth:`Client._retry`):
 
 - a nonce refusal (HTTP 422, nothing executed) is re-signed with a greater nonce and sent
-  again, a bounded number of times: the only exchange refusal that is re-sent;
+  again, a bounded number of times: the only exchange refusal that is re-sent; a floor no
+  nonce can exceed fails that call only;
 - a request that never left (connect failure) may go again, up to ``read_retries`` times;
 - a read-only command whose answer was lost is retried up to ``read_retries`` times;
 - a state-changing command whose bytes may have left and whose answer never came (a cut or
-  timed-out connection, an unreadable answer, an HTML 5xx/520/524 page) raises
+  timed-out connection, an unreadable answer, a redirect, an HTML 5xx/520/524 page) raises
   :class:`~polo_fast.errors.MayHaveExecutedError` and is never re-sent; a Cloudflare
   521-523 page (the origin was never reached) raises
   :class:`~polo_fast.errors.ExchangeUnavailable` and is not re-sent either.
+
+A client belongs to the event loop of its first call and to the process that made it: a
+call from another loop, or from a forked child, is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -31,18 +39,16 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import ssl
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
-
 from polo_fast._api import CommandMethods
 from polo_fast._args import PRIVATE_PLANS, PUBLIC_PLANS, Plan, check_key, loose_params
-from polo_fast._lane import Lane, LaneFailure
 from polo_fast._owners import OrderOwners
 from polo_fast.errors import (
     ConnectError,
@@ -54,16 +60,17 @@ from polo_fast.errors import (
     WithdrawalsDisabledError,
     key_prefix,
 )
-from polo_fast.nonce import NonceSource
+from polo_fast.nonce import FileNonce, NonceSource
 from polo_fast.signing import HoldsSecret, Signer, SigningError, format_value
 from polo_fast.transport import (
+    DEFAULT_KEEP_WARM,
+    DEFAULT_MAX_ANSWER_BYTES,
     Head,
     HttpTransport,
     Request,
     Transport,
-    decode_answer,
     make_ssl_context,
-    translate,
+    parse_origin,
 )
 
 __all__ = ["Client", "RateLimiter"]
@@ -74,13 +81,23 @@ log = logging.getLogger(__name__)
 NONCE_RETRIES = 16
 #: Requests of one key in flight at once in optimistic mode.
 OPTIMISTIC_IN_FLIGHT = 8
-
 #: The rate limiter's window is this much (relative) longer than the nominal one.
 WINDOW_MARGIN = 0.03
+#: The signer takes nonces below 2**64: a refusal asking for more cannot be met.
+NONCE_LIMIT = 2**64 - 1
 
 _DEBUG = logging.DEBUG
-_loads = orjson.loads
-_JSONDecodeError = orjson.JSONDecodeError
+
+#: Bumped in a forked child: a client made before the fork refuses to send from it.
+_FORKS = [0]
+
+
+def _forked() -> None:
+    _FORKS[0] += 1
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_forked)
 
 
 class _Gate:
@@ -174,31 +191,20 @@ class RateLimiter:
         return slot - now
 
 
-def _no_lane(fields: bytes, n: int, nonce: int) -> bytes:
-    raise RuntimeError("no lean lane for this key")  # pragma: no cover - never called
+class _KeySlot:
+    """One API key: its signer, nonce source, prebuilt head, gate and rate limiter.
 
+    ``frame`` builds the key's whole request (head, ``Sign``, body) from the compiled fields
+    of a call and a nonce, in one signing call (C, or the pure fallback: the same bytes).
+    """
 
-class _KeyLane:
-    """One API key: its signer, nonce source, prebuilt head, gate, limiter and lean lane."""
-
-    __slots__ = (
-        "busy",
-        "gate",
-        "head",
-        "key",
-        "lane",
-        "limiter",
-        "nonce",
-        "request",
-        "signer",
-        "timeout",
-    )
+    __slots__ = ("busy", "frame", "gate", "head", "key", "limiter", "nonce", "signer")
 
     def __init__(
         self,
         key: str,
         signer: Signer,
-        nonce: NonceSource,
+        nonce: NonceSource | FileNonce,
         head: Head,
         limiter: RateLimiter | None,
         in_flight: int,
@@ -210,14 +216,91 @@ class _KeyLane:
         self.limiter = limiter
         self.gate = _Gate(in_flight)
         self.busy = 0
-        lane = head.lane
-        self.lane: Lane | None = lane
-        # (fields, n, nonce) -> the whole request for the lean lane, in one C call
-        self.request = signer._fields_request(lane.head) if lane is not None else _no_lane
-        self.timeout = lane.timeout if lane is not None else 0.0
+        self.frame: Callable[[bytes, int, int], bytes] = signer._fields_request(head.request_head)
 
     def __repr__(self) -> str:
-        return f"<KeyLane {key_prefix(self.key)} busy={self.busy}>"
+        return f"<KeySlot {key_prefix(self.key)} busy={self.busy}>"
+
+
+class _KeyPool:
+    """Several keys: each call goes to the least busy key, except a command naming an order
+    this client placed, which goes to the key that placed it (:mod:`polo_fast._owners`)."""
+
+    __slots__ = ("next", "owners", "slots")
+
+    def __init__(self, slots: Sequence[_KeySlot]) -> None:
+        self.slots = tuple(slots)
+        self.next = 0
+        self.owners: OrderOwners[_KeySlot] = OrderOwners()
+
+    def choose(self, plan: Plan, values: Sequence[Any]) -> _KeySlot:
+        """The key for one call of ``plan``."""
+        owner = self.owners.lane_for(plan, values)
+        if owner is not None:
+            return owner
+        slots = self.slots
+        start = self.next
+        self.next = (start + 1) % len(slots)
+        best = slots[start]
+        for i in range(1, len(slots)):
+            slot = slots[(start + i) % len(slots)]
+            if slot.busy < best.busy:
+                best = slot
+        return best
+
+    def record(self, plan: Plan, values: Sequence[Any], result: Any, slot: _KeySlot) -> None:
+        """Remember which key placed the order a successful call created."""
+        self.owners.record(plan, values, result, slot)
+
+
+def _check_number(name: str, value: object, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if type(value) in (int, float) and math.isfinite(value) and value > 0:  # type: ignore[arg-type,operator]
+        return
+    extra = " or None" if allow_none else ""
+    raise PoloniexArgumentError(f"{name} must be a positive number{extra}, not {value!r}")
+
+
+def _nonces(nonce: object, n: int, scale: int) -> list[NonceSource | FileNonce]:
+    """One nonce source per key: given (one, or one per key), else a new one each."""
+    if nonce is None:
+        return [NonceSource(scale) for _ in range(n)]
+    given: list[Any] = list(nonce) if isinstance(nonce, (list, tuple)) else [nonce]
+    if not all(isinstance(x, (NonceSource, FileNonce)) for x in given):
+        raise PoloniexArgumentError(
+            "nonce must be a NonceSource or FileNonce (or a list of them, one per key)"
+        )
+    if len(given) != n or len({id(x) for x in given}) != n:
+        raise PoloniexArgumentError(
+            f"nonce: give one nonce source per key ({n}), each its own, not {len(given)}"
+        )
+    return given
+
+
+def _slots(
+    pairs: list[tuple[str, str | bytes]],
+    transport: Transport,
+    nonces: list[NonceSource | FileNonce],
+    rate_limit: float | None,
+    in_flight: int,
+) -> list[_KeySlot]:
+    """A slot per key; the secrets end in the signers (no frame keeps them on an error)."""
+    slots: list[_KeySlot] = []
+    try:
+        for i, (k, _) in enumerate(pairs):
+            try:
+                signer = Signer(pairs[i][1])
+            except (SigningError, TypeError) as exc:
+                raise PoloniexArgumentError(
+                    f"secret of key {key_prefix(k)} refused: {exc}"
+                ) from None
+            head = transport.head({"Key": k}, k)
+            limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+            slots.append(_KeySlot(k, signer, nonces[i], head, limiter, in_flight))
+    finally:
+        pairs.clear()
+    return slots
 
 
 class Client(CommandMethods, HoldsSecret):
@@ -226,12 +309,13 @@ class Client(CommandMethods, HoldsSecret):
     Parameters:
         key, secret: one API key and its secret. Omit both for public commands only.
         keys: several ``(key, secret)`` pairs instead: private calls go to the least busy
-            key's lane (each key has its own lane, nonce and rate limit), for parallelism.
+            key (each key has its own gate, nonce and rate limit), for parallelism.
         url: the exchange (the real one by default; the stand-in's ``ex.url`` in tests).
+            HTTPS only; the scheme is read case-insensitively.
         ca_path: a PEM file of extra CA certificates to trust (the stand-in's ``ex.ca_path``).
         ssl_context: a TLS context to use instead (it must verify and refuse TLS < 1.2).
         rate_limit: calls per second per key (6.0 as the exchange asks); None turns it off.
-        timeout: seconds to connect, and again for each answer.
+        timeout: seconds for one attempt: connect, TLS handshake and the complete answer.
         optimistic: let several requests of one key fly at once; the exchange may then see
             nonces out of order, and each request it refuses for its nonce is re-signed and
             re-sent (bounded). Default: one request per key in flight, nonces in order.
@@ -244,10 +328,28 @@ class Client(CommandMethods, HoldsSecret):
             already used: a key that accepted a large nonce refuses smaller ones).
         transport: a :class:`~polo_fast.transport.Transport` to use instead of the network
             one (tests); ``url``, TLS and proxy options are then ignored.
+        allow_insecure_http: accept an ``http://`` url (a local test server without TLS):
+            keys, signatures and orders then travel in clear text. Off by default.
+        max_answer_bytes: the largest answer accepted (4 MiB by default); a larger one, or
+            a compressed one, is refused before it is buffered.
+        keep_warm: seconds between keep-alive round trips (``GET /cdn-cgi/trace``) on an
+            idle lane connection, which is also replaced in the background when it closes,
+            so an order after a quiet spell is not a cold one (15.0); None or 0: off.
+        nonce: a :class:`~polo_fast.nonce.NonceSource` or
+            :class:`~polo_fast.nonce.FileNonce` (shared by processes using one key), or a
+            list of them, one per key of ``keys``; default: a new ``NonceSource`` per key.
 
     Raises:
         PoloniexArgumentError, PoloniexTypeError: bad configuration.
     """
+
+    # Defaults, so that repr() and close() work on a client whose __init__ failed.
+    _slots: Sequence[_KeySlot] = ()
+    _url = ""
+    _transport: Transport | None = None
+    _optimistic = False
+    _rate_limit: float | None = None
+    _closed = True
 
     def __init__(
         self,
@@ -267,50 +369,111 @@ class Client(CommandMethods, HoldsSecret):
         proxy: str | None = None,
         nonce_scale: int = 1000,
         transport: Transport | None = None,
+        allow_insecure_http: bool = False,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        keep_warm: float | None = DEFAULT_KEEP_WARM,
+        nonce: NonceSource | FileNonce | Sequence[NonceSource | FileNonce] | None = None,
     ) -> None:
         pairs: list[tuple[str, str | bytes]] = []
-        if key is not None or secret is not None:
-            if keys is not None:
-                raise PoloniexArgumentError("give key and secret, or keys=[...], not both")
-            pairs.append(check_key(key, secret))
-        elif keys is not None:
-            pairs.extend(check_key(k, s) for k, s in keys)
-            if not pairs:
-                raise PoloniexArgumentError("keys=[...] is empty")
+        try:
+            if key is not None or secret is not None:
+                if keys is not None:
+                    raise PoloniexArgumentError("give key and secret, or keys=[...], not both")
+                pairs.append(check_key(key, secret))
+            elif keys is not None:
+                pairs.extend(check_key(k, s) for k, s in keys)
+                if not pairs:
+                    raise PoloniexArgumentError("keys=[...] is empty")
+        finally:
+            del secret, keys  # no frame on the way to an error keeps the secret
+        try:
+            self._configure(
+                pairs,
+                url=url,
+                ca_path=ca_path,
+                ssl_context=ssl_context,
+                rate_limit=rate_limit,
+                timeout=timeout,
+                optimistic=optimistic,
+                allow_withdrawals=allow_withdrawals,
+                read_retries=read_retries,
+                lean=lean,
+                proxy=proxy,
+                nonce_scale=nonce_scale,
+                transport=transport,
+                allow_insecure_http=allow_insecure_http,
+                max_answer_bytes=max_answer_bytes,
+                keep_warm=keep_warm,
+                nonce=nonce,
+            )
+        finally:
+            pairs.clear()
+
+    def _configure(
+        self,
+        pairs: list[tuple[str, str | bytes]],
+        *,
+        url: str,
+        ca_path: str | None,
+        ssl_context: ssl.SSLContext | None,
+        rate_limit: float | None,
+        timeout: float,
+        optimistic: bool,
+        allow_withdrawals: bool,
+        read_retries: int,
+        lean: bool,
+        proxy: str | None,
+        nonce_scale: int,
+        transport: Transport | None,
+        allow_insecure_http: bool,
+        max_answer_bytes: int,
+        keep_warm: float | None,
+        nonce: NonceSource | FileNonce | Sequence[NonceSource | FileNonce] | None,
+    ) -> None:
         if len({k for k, _ in pairs}) != len(pairs):
             raise PoloniexArgumentError("the same API key is listed twice")
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise PoloniexArgumentError(f"timeout must be a positive number, not {timeout!r}")
+        _check_number("timeout", timeout)
+        _check_number("rate_limit", rate_limit, allow_none=True)
         if type(read_retries) is not int or read_retries < 0:
             raise PoloniexArgumentError(f"read_retries must be an int >= 0, not {read_retries!r}")
+        if type(max_answer_bytes) is not int or max_answer_bytes < 1024:
+            raise PoloniexArgumentError(
+                f"max_answer_bytes must be an int >= 1024, not {max_answer_bytes!r}"
+            )
+        if keep_warm is not None and keep_warm != 0:
+            _check_number("keep_warm", keep_warm)
+        if type(allow_insecure_http) is not bool:
+            raise PoloniexArgumentError("allow_insecure_http must be True or False")
+        nonces = _nonces(nonce, len(pairs), nonce_scale)
+        if transport is None:
+            origin = parse_origin(url, allow_insecure_http=allow_insecure_http)
+            ctx = make_ssl_context(ca_path, ssl_context) if origin.tls else None
+            transport = HttpTransport(
+                url,
+                ctx,
+                timeout=timeout,
+                lean=lean,
+                proxy=proxy,
+                allow_insecure_http=allow_insecure_http,
+                max_answer_bytes=max_answer_bytes,
+                keep_warm=keep_warm,
+            )
         self._url = url
         self._optimistic = bool(optimistic)
         self._allow_withdrawals = bool(allow_withdrawals)
         self._read_retries = read_retries
         self._rate_limit = rate_limit
-        if transport is None:
-            ctx = make_ssl_context(ca_path, ssl_context) if url.startswith("https:") else None
-            transport = HttpTransport(url, ctx, timeout=timeout, lean=lean, proxy=proxy)
+        self._timeout = float(timeout)
         self._transport = transport
-        self._lanes: list[_KeyLane] = []
-        for k, s in pairs:
-            try:
-                signer = Signer(s)
-            except (SigningError, TypeError) as exc:
-                raise PoloniexArgumentError(
-                    f"secret of key {key_prefix(k)} refused: {exc}"
-                ) from None
-            head = transport.head({"Key": k}, k)
-            limiter = RateLimiter(rate_limit) if rate_limit is not None else None
-            in_flight = OPTIMISTIC_IN_FLIGHT if self._optimistic else 1
-            self._lanes.append(
-                _KeyLane(k, signer, NonceSource(nonce_scale), head, limiter, in_flight)
-            )
-        self._one = self._lanes[0] if len(self._lanes) == 1 else None
-        self._next = 0
-        self._owners: OrderOwners[_KeyLane] = OrderOwners()
-        if len(self._lanes) > 1:  # a key pool: orders go back to the key that placed them
-            self._private = self._private_pooled  # type: ignore[method-assign,assignment]
+        in_flight = OPTIMISTIC_IN_FLIGHT if self._optimistic else 1
+        self._slots = _slots(pairs, transport, nonces, rate_limit, in_flight)
+        self._one = self._slots[0] if len(self._slots) == 1 else None
+        # the key-pool strategy, chosen once: None for one key (or none)
+        self._pool = _KeyPool(self._slots) if len(self._slots) > 1 else None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._forks = _FORKS[0]
+        self._calls = 0
+        self._drained: asyncio.Future[None] | None = None
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -327,9 +490,21 @@ class Client(CommandMethods, HoldsSecret):
         await self.close()
 
     async def close(self) -> None:
-        """Close every connection. The client cannot be used afterwards."""
+        """Refuse new calls, wait for the calls in flight (up to ``timeout`` seconds), then
+        close every connection. A call still in flight then fails with its outcome: a
+        state-changing one as may-have-executed. The client cannot be used afterwards."""
         self._closed = True
-        await self._transport.close()
+        await self._drain(self._timeout)
+        if self._transport is not None:
+            await self._transport.close()
+        await self._drain(1.0)  # the calls cut by the close get their errors first
+
+    async def _drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds until no call of this client is in flight."""
+        if self._calls and self._loop is asyncio.get_running_loop():
+            self._drained = self._loop.create_future()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._drained), timeout)
 
     async def warm_up(self, n: int = 1) -> None:
         """Open and TLS-handshake every key's lane and ``n`` pooled aiohttp connections.
@@ -339,22 +514,29 @@ class Client(CommandMethods, HoldsSecret):
         Raises:
             ConnectError: a connection could not be opened.
         """
-        await self._transport.warm_up(n, tuple(lane.head for lane in self._lanes))
+        self._enter()
+        try:
+            await self._transport.warm_up(n, tuple(slot.head for slot in self._slots))  # type: ignore[union-attr]
+        finally:
+            self._leave()
 
     @property
     def key_prefixes(self) -> tuple[str, ...]:
         """The first characters of each key, in pool order."""
-        return tuple(key_prefix(lane.key) for lane in self._lanes)
+        return tuple(key_prefix(slot.key) for slot in self._slots)
 
     @property
     def transport(self) -> Transport:
         """The transport in use."""
+        if self._transport is None:
+            raise PoloniexArgumentError("this client was never configured")
         return self._transport
 
     def __repr__(self) -> str:
+        lean = self._transport.lean if self._transport is not None else False
         return (
             f"Client(keys={list(self.key_prefixes)!r}, url={self._url!r}, "
-            f"lean={self._transport.lean}, optimistic={self._optimistic}, "
+            f"lean={lean}, optimistic={self._optimistic}, "
             f"rate_limit={self._rate_limit!r})"
         )
 
@@ -413,66 +595,144 @@ class Client(CommandMethods, HoldsSecret):
     async def _public(self, plan: Plan, values: tuple[Any, ...]) -> Any:
         return await self._public_call(plan.name, plan.pairs(values))
 
-    async def _public_call(self, name: str, params: list[tuple[str, Any]]) -> Any:
+    def _enter(self) -> None:
+        """Admit a call: refused (nothing sent) when closed, on another loop, or after a fork."""
         if self._closed:
             raise PoloniexArgumentError("the client is closed")
-        request = Request(name, query=urlencode([(k, format_value(k, v)) for k, v in params]))
-        retries = 0
-        while True:
-            try:
-                return await self._transport.send(request)
-            except TransportError as exc:
-                if retries >= self._read_retries:
-                    raise
-                retries += 1
-                log.debug("%s: %s; retry %d of %d", name, exc.detail, retries, self._read_retries)
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._forks != _FORKS[0]:
+            self._bind(loop)
+        self._calls += 1
 
-    def _pick(self) -> _KeyLane:
-        lanes = self._lanes
-        if len(lanes) == 1:
-            return lanes[0]
-        if not lanes:
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tie the client to ``loop`` at its first call; refuse another loop, or a fork."""
+        if self._forks != _FORKS[0]:
             raise PoloniexArgumentError(
-                "private commands need an API key: Client(key, secret) or Client(keys=[...])"
+                "this polo_fast client was created in another process (before a fork); "
+                "nothing was sent: create one client per process, after the fork"
             )
-        start = self._next
-        self._next = (start + 1) % len(lanes)
-        best = lanes[start]
-        for i in range(1, len(lanes)):
-            lane = lanes[(start + i) % len(lanes)]
-            if lane.busy < best.busy:
-                best = lane
-        return best
+        if self._loop is not None:
+            raise PoloniexArgumentError(
+                "this polo_fast client belongs to another event loop; nothing was sent: "
+                "create and use a client on one loop (polo_fast.sync.Client for threads)"
+            )
+        self._loop = loop
 
-    async def _private_pooled(
-        self, plan: Plan, values: tuple[Any, ...] | list[tuple[str, Any]]
-    ) -> Any:
-        """:meth:`_private` for a key pool: a command naming an order this client placed goes
-        to the key that placed it (:mod:`polo_fast._owners`); new orders are remembered."""
-        lane = self._owners.lane_for(plan, values) or self._pick()
-        result = await Client._private(self, plan, values, lane)
-        self._owners.record(plan, values, result, lane)
-        return result
+    def _leave(self) -> None:
+        self._calls -= 1
+        if self._drained is not None:
+            self._leave_closing()
 
-    async def _private(
+    def _leave_closing(self) -> None:
+        """A call ended while :meth:`close` waits: wake it when it was the last."""
+        if not self._calls and self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    async def _public_call(self, name: str, params: list[tuple[str, Any]]) -> Any:
+        self._enter()
+        try:
+            request = Request(name, query=urlencode([(k, format_value(k, v)) for k, v in params]))
+            transport: Transport = self._transport  # type: ignore[assignment]
+            retries = 0
+            while True:
+                try:
+                    return await transport.start(request)
+                except TransportError as exc:
+                    if retries >= self._read_retries:
+                        raise
+                    retries += 1
+                    log.debug(
+                        "%s: %s; retry %d of %d", name, exc.detail, retries, self._read_retries
+                    )
+        finally:
+            self._leave()
+
+    def _attempt(
         self,
+        slot: _KeySlot,
         plan: Plan,
-        values: tuple[Any, ...] | list[tuple[str, Any]],
-        lane: _KeyLane | None = None,
-    ) -> Any:
-        """Check, sign and send one private call; the retry policy (module docstring).
+        fields: tuple[bytes, int] | None,
+        values: Any,
+        nonce: int,
+    ) -> Awaitable[Any]:
+        """One attempt: frame and sign the request in one call, hand it to the transport.
+
+        Returns what the transport's ``start`` returns (on the fast path, the connection's
+        own future): awaiting it gives the result or raises a typed error.
+        """
+        try:
+            if fields is not None:
+                data = slot.frame(fields[0], fields[1], nonce)
+            else:
+                data = slot.signer.encode_sign_request(
+                    slot.head.request_head, plan.pairs(values), nonce
+                )
+        except (SigningError, TypeError) as exc:
+            raise PoloniexArgumentError(f"{plan.name}: {exc}") from None
+        request = Request(plan.name, slot.head, data=data)
+        del data  # the request's bytes live in the request only, emptied once written
+        return self._transport.start(request)  # type: ignore[union-attr]
+
+    def _retry(
+        self,
+        exc: Exception,
+        slot: _KeySlot,
+        plan: Plan,
+        values: Any,
+        nonce: int | None,
+        tries: list[int] | None,
+    ) -> list[int]:
+        """The retry policy: return to try again, or raise what the caller must see.
+
+        ``tries``: ``[nonce refusals, other retries]`` so far in this call (None: none);
+        returned updated.
+        """
+        name = plan.name
+        if tries is None:
+            tries = [0, 0]
+        if isinstance(exc, NonceError):
+            floor = exc.expected_floor
+            if floor is None or tries[0] >= NONCE_RETRIES or not 0 <= floor < NONCE_LIMIT:
+                raise exc
+            tries[0] += 1
+            slot.nonce.bump(floor)
+            log.debug(
+                "%s key=%s: nonce refused (floor %d), re-signing", name, key_prefix(slot.key), floor
+            )
+            return tries
+        if not isinstance(exc, TransportError):
+            raise exc
+        if plan.changes_state:
+            if exc.sent:
+                params = plan.pairs(values)
+                raise MayHaveExecutedError(
+                    name, params[1:], nonce, key=slot.key, reason=exc.detail
+                ) from exc
+            if not isinstance(exc, ConnectError):
+                raise exc  # refused at the edge (Cloudflare 521-523): not re-sent
+        if tries[1] >= self._read_retries:
+            raise exc
+        tries[1] += 1
+        log.debug(
+            "%s key=%s: %s; retry %d of %d",
+            name,
+            key_prefix(slot.key),
+            exc.detail,
+            tries[1],
+            self._read_retries,
+        )
+        return tries
+
+    async def _private(self, plan: Plan, values: tuple[Any, ...] | list[tuple[str, Any]]) -> Any:
+        """Check, sign and send one private call, retrying as :meth:`_retry` says.
 
         ``values``: one per table parameter, or the ``(name, value)`` pairs of an unchecked
         command (:meth:`Plan.loose`).
 
         The common case runs straight through without another coroutine or future: the key's
-        gate is free, the rate limiter has budget and the lean lane has an open connection;
-        then the request is built by one C call (``_KeyLane.request``), written, and its
-        answer awaited right here. Anything else (a wait, no open connection, a proxy, a
-        test transport, an unchecked command) takes the general route: ``encode_and_sign``
-        and ``Transport.send``. Both send the same bytes and end in the same errors.
+        gate is free, the rate limiter has budget, and the transport returns an idle
+        connection's future, which is awaited right here.
         """
-        name = plan.name
         fields = plan.fixed
         if fields is None and plan.check is not None:
             fields = plan.check(values)
@@ -481,103 +741,57 @@ class Client(CommandMethods, HoldsSecret):
                 "withdraw refused: create the client with allow_withdrawals=True to enable it "
                 "(the key needs withdrawal permission too)"
             )
-        if self._closed:
-            raise PoloniexArgumentError("the client is closed")
-        if lane is None:
-            lane = self._one or self._pick()
-        lane.busy += 1
-        nonce_tries = 0
-        retries = 0
+        pool = self._pool
+        slot = self._one
+        if slot is None:
+            if pool is None:
+                raise PoloniexArgumentError(
+                    "private commands need an API key: Client(key, secret) or Client(keys=[...])"
+                )
+            slot = pool.choose(plan, values)
+        # _enter(), inlined: admitted here, or refused before anything is signed
+        if (
+            self._closed
+            or asyncio.get_running_loop() is not self._loop
+            or (self._forks != _FORKS[0])
+        ):
+            self._enter()
+        else:
+            self._calls += 1
+        slot.busy += 1
+        tries: list[int] | None = None
         try:
             while True:
                 nonce = None
+                gate = slot.gate
+                if gate.free and not gate.waiters:  # uncontended: no future, no coroutine
+                    gate.free -= 1
+                else:
+                    await gate.take()
                 try:
-                    gate = lane.gate
-                    if gate.free and not gate.waiters:  # uncontended: no future, no coroutine
-                        gate.free -= 1
-                    else:
-                        await gate.take()
-                    try:
-                        limiter = lane.limiter
-                        if limiter is not None:
-                            delay = limiter.reserve()
-                            if delay > 0.0:
-                                await asyncio.sleep(delay)
-                        # Drawn inside the key's gate: nonces leave in the order drawn.
-                        nonce = lane.nonce.next()
-                        if log.isEnabledFor(_DEBUG):
-                            log.debug("%s key=%s nonce=%d", name, key_prefix(lane.key), nonce)
-                        lean = lane.lane
-                        conn = lean.take() if lean is not None and fields is not None else None
-                        if conn is not None:
-                            try:
-                                data = lane.request(fields[0], fields[1], nonce)  # type: ignore[index]
-                            except BaseException as exc:
-                                lean.put(conn)  # type: ignore[union-attr]
-                                if isinstance(exc, (SigningError, TypeError)):
-                                    raise PoloniexArgumentError(f"{name}: {exc}") from exc
-                                raise
-                            try:
-                                status, body = await conn.request(data, lane.timeout)
-                            except BaseException as exc:
-                                conn.abort()  # its answer may still come: never reuse it
-                                if isinstance(exc, LaneFailure):
-                                    raise translate(exc, Request(name, lane.head)) from exc
-                                raise
-                            lean.put(conn)  # type: ignore[union-attr]
-                            if status == 200:  # the common answer: decode_answer's checks, inlined
-                                try:
-                                    result = _loads(body)
-                                except _JSONDecodeError:
-                                    pass
-                                else:
-                                    if type(result) is not dict or not (
-                                        "error" in result or result.get("success") == 0
-                                    ):
-                                        return result
-                            return decode_answer(status, body, name, lane.key)
-                        try:
-                            body, sign = lane.signer.encode_and_sign(plan.pairs(values), nonce)
-                        except (SigningError, TypeError) as exc:
-                            raise PoloniexArgumentError(f"{name}: {exc}") from exc
-                        return await self._transport.send(
-                            Request(name, lane.head, body=body, sign=sign)
-                        )
-                    finally:
-                        if gate.waiters:
-                            gate.release()
-                        else:  # nobody waits: _Gate.release inlined
-                            gate.free += 1
-                except NonceError as exc:
-                    if exc.expected_floor is None or nonce_tries >= NONCE_RETRIES:
-                        raise
-                    nonce_tries += 1
-                    lane.nonce.bump(exc.expected_floor)
-                    log.debug(
-                        "%s key=%s: nonce refused (floor %d), re-signing",
-                        name,
-                        key_prefix(lane.key),
-                        exc.expected_floor,
-                    )
-                except TransportError as exc:
-                    if plan.changes_state:
-                        if exc.sent:
-                            params = plan.pairs(values)
-                            raise MayHaveExecutedError(
-                                name, params[1:], nonce, key=lane.key, reason=exc.detail
-                            ) from exc
-                        if not isinstance(exc, ConnectError):
-                            raise  # refused at the edge (Cloudflare 521-523): not re-sent
-                    if retries >= self._read_retries:
-                        raise
-                    retries += 1
-                    log.debug(
-                        "%s key=%s: %s; retry %d of %d",
-                        name,
-                        key_prefix(lane.key),
-                        exc.detail,
-                        retries,
-                        self._read_retries,
-                    )
+                    limiter = slot.limiter
+                    if limiter is not None:
+                        delay = limiter.reserve()
+                        if delay > 0.0:
+                            await asyncio.sleep(delay)
+                    # Drawn inside the key's gate: nonces leave in the order drawn.
+                    nonce = slot.nonce.next()
+                    if log.isEnabledFor(_DEBUG):
+                        log.debug("%s key=%s nonce=%d", plan.name, key_prefix(slot.key), nonce)
+                    result = await self._attempt(slot, plan, fields, values, nonce)
+                    break
+                except (NonceError, TransportError) as exc:
+                    tries = self._retry(exc, slot, plan, values, nonce, tries)
+                finally:
+                    if gate.waiters:
+                        gate.release()
+                    else:  # nobody waits: _Gate.release inlined
+                        gate.free += 1
         finally:
-            lane.busy -= 1
+            slot.busy -= 1
+            self._calls -= 1  # _leave(), inlined
+            if self._drained is not None:
+                self._leave_closing()
+        if pool is not None:
+            pool.record(plan, values, result, slot)
+        return result

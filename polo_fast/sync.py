@@ -29,6 +29,12 @@ Calling a method from the client's own loop thread (e.g. inside a callback runni
 would wait for itself; it raises ``RuntimeError`` instead. An interrupted call
 (``KeyboardInterrupt`` in the waiting thread) cancels the request on the loop and re-raises;
 a state-changing command cut that way may still have executed.
+
+``close()`` while another thread's call is in flight waits for that call's outcome (up to
+``timeout``) before closing, so the caller gets the exchange's answer, or a typed error
+(may-have-executed for an order), never a bare ``CancelledError``. A client crossed by
+``os.fork()`` (its loop thread does not exist in the child) refuses every call in the child
+before sending anything: make one client per process, after the fork.
 """
 
 from __future__ import annotations
@@ -36,13 +42,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from polo_fast._sync_api import SyncMethods
-from polo_fast.errors import key_prefix
+from polo_fast.errors import PoloniexArgumentError, key_prefix
 from polo_fast.signing import HoldsSecret
 from polo_fast.transport import new_event_loop
 
@@ -62,6 +69,7 @@ class _LoopThread:
 
     def __init__(self, name: str) -> None:
         self.loop = new_event_loop()  # uvloop's when installed
+        self.pid = os.getpid()
         self.thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._stopped = False
         self._lock = threading.Lock()
@@ -89,8 +97,16 @@ class _LoopThread:
 
         Raises:
             RuntimeError: called from the loop's own thread, or after ``stop()``.
+            PoloniexArgumentError: called in a forked child (the loop thread is not there).
             BaseException: whatever ``coro`` raised, unchanged.
         """
+        if os.getpid() != self.pid:
+            coro.close()
+            raise PoloniexArgumentError(
+                "this polo_fast.sync.Client was created in another process (before a fork) "
+                "and its loop thread does not exist here; nothing was sent: create one "
+                "client per process, after the fork"
+            )
         if threading.get_ident() == self.thread.ident:
             coro.close()
             raise RuntimeError(
@@ -114,6 +130,8 @@ class _LoopThread:
             if self._stopped:
                 return
             self._stopped = True
+        if os.getpid() != self.pid:
+            return  # a forked child: the thread (and its loop) exist only in the parent
         if self.thread.is_alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
             if threading.get_ident() != self.thread.ident:

@@ -627,8 +627,10 @@ def test_fast_path_and_general_path_send_the_same_bytes(run: Any) -> None:
 
     async def calls(lean: bool) -> list[tuple[bytes, bytes]]:
         async with ScriptedServer() as srv:
-            async with Client(key, secret, url=srv.url, lean=lean, rate_limit=None) as c:
-                c._lanes[0].nonce = _FixedNonce()  # type: ignore[assignment]
+            async with Client(
+                key, secret, url=srv.url, lean=lean, rate_limit=None, allow_insecure_http=True
+            ) as c:
+                c._slots[0].nonce = _FixedNonce()  # type: ignore[assignment]
                 await c.buy("BTC_ETH", Decimal("1E-8"), 1.5, post_only=True, client_order_id=9)
                 await c.sell("BTC_ETH", "0.5", 2)
                 await c.return_balances()

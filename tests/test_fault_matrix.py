@@ -6,6 +6,11 @@ off), so the journal entries of a cell are exactly its key's. Besides the outcom
 cell checks the journal: a state-changing request ran exactly as often as the table's
 *executed* column says (never twice), a retried read ran once per attempt that reached the
 exchange, and no (key, nonce) pair was accepted twice.
+
+The second table of docs/faults.md is the hostile server's (``tests/hostile.py``: redirects,
+``1xx``, oversized and compressed answers, desynchronised answers, truncation, stalled TLS
+handshakes): every cell runs on both paths (lean lane and aiohttp), and the server's own
+count proves that no state-changing request reached it twice and no redirect was followed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+import trustme
 
 from polo_fast import Client
 from polo_fast.errors import (
@@ -29,6 +36,7 @@ from polo_fast.errors import (
 from polo_fast.testing import StandInExchange
 from polo_fast.testing._faults import ACTIONS, EXECUTES
 from tests.conftest import make_keys
+from tests.hostile import ANSWER, FAULTS, HostileServer, client_ca
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "faults.md"
 KINDS = ("read-only", "state-changing")
@@ -42,9 +50,16 @@ TRICKLE = 0.3
 COMMAND = {"read-only": "returnBalances", "state-changing": "buy"}
 
 
-def parse_table(text: str) -> dict[str, dict[str, str]]:
-    """The fault table of docs/faults.md: fault -> {column header: cell}."""
-    rows = [line for line in text.splitlines() if line.startswith("|")]
+def parse_table(text: str, section: int = 0) -> dict[str, dict[str, str]]:
+    """Table ``section`` (0: the stand-in's, 1: the hostile server's) of docs/faults.md:
+    fault -> {column header: cell}."""
+    tables: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.startswith("|"):
+            tables[-1].append(line)
+        elif tables[-1]:
+            tables.append([])
+    rows = tables[section]
     header = [c.strip() for c in rows[0].strip("|").split("|")]
     table: dict[str, dict[str, str]] = {}
     for line in rows[2:]:
@@ -154,3 +169,84 @@ def test_fault_cell(
         assert len(ran) == int(executes)
     accepted = [(e["key"], e["nonce"]) for e in ex.journal()]
     assert len(accepted) == len(set(accepted)), "a (key, nonce) was accepted twice"
+
+
+# -- the hostile server's table ---------------------------------------------------------------
+
+HOSTILE = parse_table(DOC.read_text(encoding="utf-8"), 1)
+PATHS = ("lean", "aiohttp")
+HOSTILE_CASES = [(f, k, m, p) for f in HOSTILE for k in KINDS for m in MODES for p in PATHS]
+#: The client's timeout in the hostile cells (a stalled handshake costs one).
+HOSTILE_TIMEOUT = 1.0
+GOOD = orjson.loads(ANSWER)
+
+
+def test_hostile_table_covers_every_fault_of_the_server() -> None:
+    assert set(HOSTILE) == set(FAULTS)
+    for fault, row in HOSTILE.items():
+        for kind, mode in itertools.product(KINDS, MODES):
+            assert row[f"{kind}, {mode}"] in OUTCOMES, (fault, kind, mode)
+
+
+@pytest.fixture(scope="module")
+def hostile_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+async def _hostile_call(client: Client, kind: str) -> Any:
+    if kind == "read-only":
+        return await client.return_balances()
+    return await client.buy("BTC_ETH", Decimal("0.001"), Decimal("1.5"))
+
+
+@pytest.mark.parametrize(("fault", "kind", "mode", "path"), HOSTILE_CASES)
+def test_hostile_cell(
+    run: Any, tmp_path: Path, hostile_ca: trustme.CA, fault: str, kind: str, mode: str, path: str
+) -> None:
+    want = HOSTILE[fault][f"{kind}, {mode}"]
+    command = COMMAND[kind]
+    ca_path = client_ca(hostile_ca, tmp_path)
+    ((key, secret),) = make_keys(1).items()
+
+    async def main() -> None:
+        async with HostileServer(hostile_ca) as srv:
+            async with Client(
+                key,
+                secret,
+                url=srv.url,
+                ca_path=ca_path,
+                rate_limit=None,
+                timeout=HOSTILE_TIMEOUT,
+                optimistic=mode == "optimistic",
+                lean=path == "lean",
+            ) as client:
+                srv.add(fault, command)
+                error: BaseException | None = None
+                result: Any = None
+                try:
+                    result = await _hostile_call(client, kind)
+                except (MayHaveExecutedError, TransportError) as exc:
+                    error = exc
+                assert not srv.faults, "the fault was never met: the cell tested nothing"
+                reached = srv.count(command)
+                await srv.push_extra()  # ``unsolicited``: an answer arrives while idle
+                # the client stays healthy and the next call gets its own answer
+                assert await _hostile_call(client, kind) == GOOD
+            if error is None:
+                assert result == GOOD, "a call returned an answer that was not its own"
+                got = "answered" if reached == 1 and fault != "stalled_handshake" else "retried"
+            elif isinstance(error, MayHaveExecutedError):
+                got = "may-have-executed"
+                assert isinstance(error.__cause__, TransportError) and error.__cause__.sent
+                assert secret not in str(error)
+            else:
+                got = f"raised {type(error).__name__}: {error}"
+            assert got == want, f"{fault} / {kind} / {mode} / {path}: {got}, docs say {want}"
+            # the server's own count: never twice, and no redirect followed
+            if kind == "state-changing":
+                assert reached == 1
+            assert not [
+                s for s in srv.seen if s.method != "POST" and s.path.endswith("/tradingApi")
+            ]
+
+    run(main())

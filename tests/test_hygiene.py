@@ -46,7 +46,7 @@ from typing import Any
 
 import pytest
 
-from polo_fast import signing
+from polo_fast import _secret, signing
 from polo_fast.signing import Signer, SigningError
 from tests.conftest import make_secret
 
@@ -110,14 +110,14 @@ def test_repr_str_pickle_copy(backend: str) -> None:
 
 def test_signer_wipes_its_secret_copy(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     copies: list[bytearray] = []
-    real = signing._secret_bytes
+    real = _secret._secret_bytes
 
     def keep(secret: object) -> bytearray:
         raw = real(secret)
         copies.append(raw)
         return raw
 
-    monkeypatch.setattr(signing, "_secret_bytes", keep)
+    monkeypatch.setattr(_secret, "_secret_bytes", keep)
     secret = make_secret()
     Signer(secret, backend=backend)
     Signer(secret.encode(), backend=backend)

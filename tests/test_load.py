@@ -1,6 +1,6 @@
 """Load: N signed private requests over 4 keys through one client, nothing lost or doubled.
 
-The stand-in exchange runs in a subprocess (``python -m polo_fast.testing.exchange``, rate
+The stand-in exchange runs in a subprocess (``python -m polo_fast exchange``, rate
 limit off, its journal in a temp dir), so client and exchange each have a core. One
 :class:`polo_fast.Client` with 4 keys (strict lanes: one request per key in flight) serves
 8 workers that together send N requests: 95 % ``returnTradeHistory`` with a unique
@@ -66,7 +66,8 @@ def standin(
         [
             sys.executable,
             "-m",
-            "polo_fast.testing.exchange",
+            "polo_fast",
+            "exchange",
             "--keys-file",
             str(keys_file),
             "--rate-limit",

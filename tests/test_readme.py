@@ -31,3 +31,11 @@ def test_the_one_line_sign_example() -> None:
 
     body, sign = polo_fast.sign("demo-secret", {"command": "returnBalances"})
     assert body.startswith(b"command=returnBalances&nonce=") and len(sign) == 128
+
+
+def test_the_spot_signing_example_runs_and_its_signature_is_the_spec_vector() -> None:
+    """The "Which API" example signs the spec's vector V3 and asserts its signature."""
+    (example,) = [b for b in _python_blocks() if "polo_fast.spot.sign(" in b]
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md (Which API)", "exec"), namespace)
+    assert namespace["sig"] == "4FEa5bXhEc/VCMg/sUSCEkJax5Ry/3cjFxXPjKhF11A="

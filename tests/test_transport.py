@@ -95,6 +95,7 @@ class ScriptedServer:
 def _client(url: str, *, lean: bool, **kw: Any) -> Client:
     ((key, secret),) = make_keys(1).items()
     kw.setdefault("rate_limit", None)
+    kw.setdefault("allow_insecure_http", url.startswith("http:"))  # the plain-HTTP test server
     return Client(key, secret, url=url, lean=lean, **kw)
 
 
@@ -367,7 +368,9 @@ def test_warm_up_opens_lanes_and_pool(run: Any) -> None:
     async def main() -> None:
         async with ScriptedServer() as srv:
             keys = make_keys(2)
-            async with Client(keys=list(keys.items()), url=srv.url, rate_limit=None) as c:
+            async with Client(
+                keys=list(keys.items()), url=srv.url, rate_limit=None, allow_insecure_http=True
+            ) as c:
                 await c.warm_up(3)
                 assert srv.connections == 2 + 3  # one lane per key + 3 pooled
                 # one round trip on every connection, lanes included: a body-less GET
@@ -435,7 +438,7 @@ def test_proxy_sends_everything_through_aiohttp(run: Any, ca: trustme.CA, tmp_pa
 
 
 def test_lane_connect_failure_falls_back_to_aiohttp(run: Any, monkeypatch: Any) -> None:
-    from polo_fast import _lane
+    from polo_fast.transport import lane as _lane
 
     async def refuse(self: Any) -> Any:
         raise _lane.LaneFailure("connect", False, "cannot connect: refused (test)")
@@ -459,7 +462,7 @@ def test_lane_replaces_a_connection_idle_too_long(run: Any) -> None:
 
     async def main() -> None:
         async with ScriptedServer() as srv, _client(srv.url, lean=True, read_retries=0) as c:
-            lane = c._lanes[0].lane
+            lane = c._slots[0].head.lane
             assert lane is not None
             assert await c.return_balances() == {"BTC": "1.00000000"}
             assert await c.return_balances() == {"BTC": "1.00000000"}
@@ -476,3 +479,18 @@ def test_lane_replaces_a_connection_idle_too_long(run: Any) -> None:
             lane.put(conn)
 
     run(main())
+
+
+def test_loads_keeps_integers_beyond_64_bits_exact() -> None:
+    """orjson turns an integer outside [-2**63, 2**64) into a float; ``loads`` must not."""
+    from polo_fast.transport import loads
+
+    edges = [2**64 - 1, 2**64, 2**70 + 1, -(2**63), -(2**63) - 1, -(10**30) - 7, 10**18 + 3]
+    body = b'{"n": [%s], "deep": {"x": [%d]}}' % (
+        ", ".join(map(str, edges)).encode(),
+        -(2**63) - 1,
+    )
+    data = loads(body)
+    assert data["n"] == edges and all(type(v) is int for v in data["n"])
+    assert data["deep"]["x"] == [-(2**63) - 1] and type(data["deep"]["x"][0]) is int
+    assert loads(b'{"rate": "0.12345678901234567890123"}') == {"rate": "0.12345678901234567890123"}

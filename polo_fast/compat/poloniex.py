@@ -50,7 +50,8 @@ Deliberate differences (each is a bug or a hazard in the original):
 polo_fast keywords, after python-poloniex's arguments: ``url=``, ``ca_path=``,
 ``ssl_context=``, ``rate_limit=`` (polo_fast's per-key limiter, off by default here because
 the coach limits), ``keys=[(key, secret), ...]`` (a key pool), ``allow_withdrawals=``,
-``nonce_scale=`` and any other :class:`polo_fast.sync.Client` option.
+``nonce_scale=``, ``allow_insecure_http=`` (an ``http://`` test server only: HTTPS is
+required otherwise) and any other :class:`polo_fast.sync.Client` option.
 """
 
 from __future__ import annotations
@@ -274,6 +275,7 @@ class PoloniexBase(HoldsSecret):
         keys: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
         allow_withdrawals: bool = False,
         nonce_scale: int = 1_000_000,
+        allow_insecure_http: bool = False,
         **client_options: Any,
     ) -> None:
         self.logger = logger
@@ -293,6 +295,7 @@ class PoloniexBase(HoldsSecret):
             keys=list(keys.items()) if isinstance(keys, Mapping) else keys,
             allow_withdrawals=allow_withdrawals,
             nonce_scale=nonce_scale,
+            allow_insecure_http=allow_insecure_http,
             **client_options,
         )
 

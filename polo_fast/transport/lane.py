@@ -1,24 +1,47 @@
-"""The lean lane: keep-alive HTTP/1.1 connections for signed private POSTs.
+"""The lean lane: keep-alive HTTP/1.1 connections that write prebuilt requests.
 
-One :class:`Lane` per API key. It writes a request head prebuilt once per key
-(``POST /tradingApi HTTP/1.1``, ``Host``, ``Key``, ``Content-Type``, ``Content-Length:``)
-followed by the body's length, the ``Sign`` line and the body, in one ``write`` on an open
-TLS connection of the running loop (uvloop when it is the loop), and reads the answer with
-httptools (llhttp): ``Content-Length``, chunked and close-delimited bodies, and
-``Connection: close`` are handled. A connection the server closed while it sat idle is
-replaced before anything is written on it.
+One :class:`Lane` per API key (the legacy dialect: one request of a key in flight at a
+time; a dialect without per-key ordering may open several). A lane writes a request framed
+elsewhere (``Request.data``) in one ``write`` on an open TLS connection of the running loop
+(uvloop when it is the loop), and reads the answer with httptools (llhttp):
+``Content-Length``, chunked and close-delimited bodies, and ``Connection: close`` are
+handled; informational ``1xx`` answers are skipped. The answer goes through the dialect's
+classifier (``classify``) inside the protocol callback, so the request's future resolves to
+the result, or to a typed polo_fast error: :meth:`Lane.start` returns that future and the
+caller awaits it, with no coroutine of its own in between.
 
-Failures leave here as :class:`LaneFailure` (what happened, and whether any byte of the
-request was written); ``transport.py`` turns them into polo_fast errors, in one place.
+Safety on the wire:
+
+- an answer is taken only by the request in flight: a byte that arrives while nothing is
+  asked, or a second answer behind the first (whole or split over reads), kills the
+  connection; a connection goes back to the idle list only after a complete, clean answer;
+- an answer larger than ``max_answer_bytes`` (headers and body, however framed) fails the
+  request before it is buffered further; one cut short is an error, never a result;
+- a request's deadline covers connect, TLS handshake and answer (``timeout``), checked by
+  one watchdog per connection, not a timer per request.
+
+Staying warm (``keep_warm`` seconds, off with None): an idle connection makes a cheap round
+trip (``warm_request``: ``GET /cdn-cgi/trace``) before servers' idle timeouts close it, and
+a connection that closes anyway is replaced in the background, off any order's path.
+
+Failures become polo_fast errors through :func:`polo_fast.transport.answers.translate`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
+from typing import TYPE_CHECKING, Any
 
 import httptools
+
+from polo_fast.transport.answers import Classify, LaneFailure, translate
+from polo_fast.transport.tls import TLS_SESSION
+
+if TYPE_CHECKING:  # pragma: no cover
+    from polo_fast.transport.base import Request
 
 __all__ = ["Lane", "LaneFailure"]
 
@@ -26,39 +49,62 @@ log = logging.getLogger(__name__)
 
 #: Seconds a lane stops trying to connect after a failed connect (aiohttp serves meanwhile).
 RETRY_CONNECT_AFTER = 1.0
+#: Servers close idle keep-alive connections (Cloudflare after minutes, nginx after 75 s,
+#: aiohttp after 15-60 s); a connection idle longer than this is replaced before use.
+MAX_IDLE = 50.0
+
+_PARSER_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
 
 
-class LaneFailure(Exception):
-    """A lane request failed.
+class _Headers:
+    """Collects the headers of the last message of an answer (for the rare close path)."""
 
-    Attributes:
-        kind: ``"connect"`` (could not connect; nothing written), ``"lost"`` (the connection
-            closed before the answer was complete), ``"timeout"`` or ``"http"`` (unreadable
-            answer).
-        sent: whether bytes of the request were written to the connection.
-    """
+    def __init__(self) -> None:
+        self.names: list[bytes] = []
 
-    def __init__(self, kind: str, sent: bool, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.sent = sent
+    def on_message_begin(self) -> None:
+        self.names = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.names.append(name.lower())
+        if name.lower() == b"transfer-encoding":
+            self.names.append(b"chunked" if b"chunked" in value.lower() else b"")
+
+
+def _framed(head: bytes) -> bool:
+    """True if an answer's head announced its length (``Content-Length`` or chunked)."""
+    seen = _Headers()
+    with contextlib.suppress(*_PARSER_ERRORS):
+        httptools.HttpResponseParser(seen).feed_data(head)
+    return b"content-length" in seen.names or b"chunked" in seen.names
 
 
 class _Conn(asyncio.Protocol):
     """One keep-alive connection: at most one request in flight at a time."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, lane: Lane, loop: asyncio.AbstractEventLoop) -> None:
+        self.lane = lane
         self.loop = loop
         self.transport: asyncio.Transport | None = None
-        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
-        # Two of llhttp's three callbacks are bound C methods, so they cost no Python call:
+        self.waiter: asyncio.Future[Any] | None = None
+        self.request: Request | None = None  # None: a warm-up round trip
+        # Two of llhttp's four callbacks are bound C methods, so they cost no Python call:
         # each body chunk is appended to ``body``, and the end of the headers empties
         # ``headers_pending`` (one element while the headers of an answer are incomplete).
         self.body: list[bytes] = []
         self.on_body = self.body.append
         self.headers_pending: list[None] = [None]
         self.on_headers_complete = self.headers_pending.clear
+        # One token per answer we may be given: the request puts it, the start of an answer
+        # takes it (a bound C method again). A second answer behind ours finds none: the
+        # ``pop`` fails, llhttp stops, and the connection is dropped (data_received).
+        self.expected: list[None] = []
+        self.on_message_begin = self.expected.pop
+        self.head: list[bytes] = []  # the reads holding the answer's head (close path only)
         self.parser = httptools.HttpResponseParser(self)  # reads the callbacks above
+        self.received = 0
+        self.limit = lane.max_answer_bytes
+        self.classify = lane.classify
         self.closed = False
         self.timer: asyncio.TimerHandle | None = None
         self.deadline = 0.0
@@ -76,21 +122,39 @@ class _Conn(asyncio.Protocol):
             # Nothing asked for: the server is out of step with us; drop the connection.
             self.abort()
             return
+        received = self.received = self.received + len(data)
+        if received > self.limit:
+            detail = f"answer larger than max_answer_bytes ({self.limit} bytes)"
+            self.fail(LaneFailure("http", True, detail), None)
+            self.abort()
+            return
+        if self.headers_pending:
+            self.head.append(data)
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self.fail(LaneFailure("http", True, f"unreadable HTTP answer ({exc})"), exc)
+        except _PARSER_ERRORS as exc:
+            self.fail(LaneFailure("http", True, f"unreadable HTTP answer ({exc!r})"), exc)
             self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        ours = self.closed  # we closed it (aborted, too old, Connection: close, lane closed)
         self.closed = True
+        self.lane._conns.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         waiter = self.waiter
         if waiter is None or waiter.done():
+            if not ours:
+                self.lane.lost()  # the server closed an idle connection
             return
-        if not self.headers_pending and not self.parser.should_keep_alive():
-            # The answer is not kept alive: a body without Content-Length or chunking ends
-            # with the connection (one cut short fails as unreadable JSON in decode()).
-            self.finish(self.parser.get_status_code())
+        if (
+            not self.headers_pending
+            and not self.parser.should_keep_alive()
+            and not _framed(b"".join(self.head))
+        ):
+            # A body without Content-Length or chunking ends with the connection.
+            self.on_message_complete()
             return
         failure = LaneFailure("lost", True, "connection closed before the answer was complete")
         self.fail(failure, exc)
@@ -100,50 +164,59 @@ class _Conn(asyncio.Protocol):
 
     # -- httptools callbacks -----------------------------------------------------------------
 
-    # Only three callbacks exist (on_headers_complete and on_body: bound C methods set in
-    # __init__; on_message_complete below), so llhttp makes one Python call per answer: no
-    # on_header (a call per header is the costliest part of parsing an answer, and nothing
-    # in the headers matters beyond what llhttp reports itself: framing and keep-alive).
+    # Four callbacks: on_message_begin, on_headers_complete and on_body are bound C methods
+    # (set in __init__), on_message_complete below: one Python call per answer and no
+    # on_header (a call per header is the costliest part of parsing an answer; nothing in
+    # the headers matters beyond what llhttp reports itself: framing and keep-alive).
 
     def on_message_complete(self) -> None:
         parser = self.parser
-        if not parser.should_keep_alive():
-            self.closed = True
-            if self.transport is not None:
-                self.transport.close()
-        # finish(), inlined: this runs once per answer
-        waiter = self.waiter
-        self.waiter = None
+        status = parser.get_status_code()
+        self.headers_pending.append(None)  # emptied by on_headers_complete: refill
         chunks = self.body
+        if status < 200:  # informational (100 Continue, 103 Early Hints): not the answer
+            chunks.clear()
+            self.expected.append(None)  # the final answer is still to come
+            return
+        waiter = self.waiter
+        if waiter is None:
+            self.abort()  # an answer nobody asked for
+            return
+        request = self.request
+        self.waiter = self.request = None
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         chunks.clear()
-        pending = self.headers_pending
-        if not pending:
-            pending.append(None)
+        self.head.clear()
         self.idle_since = self.loop.time()
-        if waiter is not None and not waiter.done():
-            waiter.set_result((parser.get_status_code(), body))
+        if parser.should_keep_alive():
+            lane = self.lane
+            if not lane._closed:  # put(), inlined: clean and complete, back to the idle list
+                lane._idle.append(self)
+        else:
+            self.closed = True
+            self.transport.close()  # type: ignore[union-attr]
+        if waiter.done():
+            return
+        if request is None:
+            waiter.set_result(status)
+            return
+        try:  # a lane request always has its key's head
+            result = self.classify(status, body, request.command, request.head.label)  # type: ignore[union-attr]
+        except Exception as exc:
+            waiter.set_exception(exc)
+        else:
+            waiter.set_result(result)
 
     # -- our side ----------------------------------------------------------------------------
 
-    def finish(self, status: int) -> None:
-        waiter = self.waiter
-        self.waiter = None
-        chunks = self.body
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        chunks.clear()
-        if not self.headers_pending:
-            self.headers_pending.append(None)
-        self.idle_since = self.loop.time()
-        if waiter is not None and not waiter.done():
-            waiter.set_result((status, body))
-
     def fail(self, failure: LaneFailure, cause: BaseException | None) -> None:
         waiter = self.waiter
+        request = self.request
         self.waiter = None
+        self.request = None
         if waiter is not None and not waiter.done():
             failure.__cause__ = cause
-            waiter.set_exception(failure)
+            waiter.set_exception(translate(failure, request) if request is not None else failure)
 
     def watchdog(self) -> None:
         """Fail the request in flight once its deadline passed; re-arm while one is."""
@@ -157,24 +230,42 @@ class _Conn(asyncio.Protocol):
         self.timer = self.loop.call_later(self.tick, self.watchdog)
 
     def abort(self) -> None:
+        """Close at once (pending answer discarded); the connection is never used again."""
+        self.shut(abort=True)
+
+    def shut(self, *, abort: bool) -> None:
+        """Close (``abort``: at once, discarding what is pending); never used again."""
         self.closed = True
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.transport is not None:
-            self.transport.abort()
+        transport = self.transport
+        if transport is not None:
+            if abort:
+                transport.abort()
+            else:
+                transport.close()
 
     def usable(self, now: float, max_idle: float) -> bool:
+        """True if the connection is open, clean (no answer pending) and not idle too long."""
         transport = self.transport
-        if self.closed or transport is None or transport.is_closing():
+        if self.closed or self.waiter is not None or transport is None or transport.is_closing():
             return False
         return now - self.idle_since < max_idle
 
-    def request(self, data: bytes, timeout: float) -> asyncio.Future[tuple[int, bytes]]:
-        """Write one complete request; the future gets ``(status, body)`` or a LaneFailure."""
+    def request_bytes(
+        self, request: Request | None, data: bytes, timeout: float
+    ) -> asyncio.Future[Any]:
+        """Write one complete request; the future gets the classified answer or an error.
+
+        ``request`` None: a warm-up round trip; the future gets the status.
+        """
         loop = self.loop
-        waiter: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+        waiter: asyncio.Future[Any] = loop.create_future()
         self.waiter = waiter
+        self.request = request
+        self.received = 0
+        self.expected.append(None)
         self.deadline = loop.time() + timeout
         if self.timer is None:
             # One watchdog per connection, re-armed every ``tick`` while a request is in
@@ -185,21 +276,25 @@ class _Conn(asyncio.Protocol):
         return waiter
 
 
-class Lane:
-    """Keep-alive connections of one API key to one host, for signed private POSTs.
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()  # a failed warm round trip is not an error anyone awaits
 
-    In the client's default mode at most one request of the key is in flight, so the lane
-    holds one connection; in optimistic mode it opens one per concurrent request.
+
+class Lane:
+    """Keep-alive connections to one host, writing prebuilt requests.
 
     Parameters:
         host, port: where to connect.
         ssl_context: the TLS context (verification on, TLS >= 1.2); None for plain HTTP.
-        head: the prebuilt request head, ending with ``Content-Length: ``.
-        timeout: seconds for connect + TLS handshake, and again for each answer.
-        max_idle: a connection idle longer than this is replaced before use (servers close
-            idle keep-alive connections; writing into one would make the outcome unknown).
-        warm_request: a complete idempotent request (``GET /cdn-cgi/trace``) that
-            :meth:`warm` sends on each connection it opens; None: handshake only.
+        timeout: seconds for connect + TLS handshake + answer of one request.
+        classify: the dialect's answer classifier.
+        max_answer_bytes: the largest answer (head and body) accepted.
+        max_idle: a connection idle longer than this is replaced before use.
+        warm_request: a complete idempotent request (``GET /cdn-cgi/trace``) sent on each
+            connection :meth:`warm` opens, and by the keep-warm round trips.
+        keep_warm: seconds between keep-warm round trips on an idle connection (and a
+            closed one is replaced in the background); None: off.
     """
 
     def __init__(
@@ -207,59 +302,101 @@ class Lane:
         host: str,
         port: int,
         ssl_context: ssl.SSLContext | None,
-        head: bytes,
         *,
         timeout: float,
-        max_idle: float = 50.0,
+        classify: Classify,
+        max_answer_bytes: int,
+        max_idle: float = MAX_IDLE,
         warm_request: bytes | None = None,
+        keep_warm: float | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._ssl = ssl_context
-        self._head = head
         self._timeout = timeout
+        self.classify = classify
+        self.max_answer_bytes = max_answer_bytes
         self._max_idle = max_idle
         self._warm_request = warm_request
+        self._keep_warm = keep_warm if warm_request is not None and keep_warm else None
         self._idle: list[_Conn] = []
+        self._conns: set[_Conn] = set()
         self._down_until = 0.0
         self._closed = False
-
-    @property
-    def head(self) -> bytes:
-        """The prebuilt request head, ending in ``Content-Length: ``."""
-        return self._head
+        self._ticker: asyncio.TimerHandle | None = None
+        self._refill: asyncio.Task[None] | None = None
+        self._ping: asyncio.Future[Any] | None = None  # the last keep-warm round trip
+        self._session: ssl.SSLSession | None = None  # the last TLS session, to resume
 
     @property
     def timeout(self) -> float:
-        """Seconds for connect + TLS handshake, and again for each answer."""
+        """Seconds for connect + TLS handshake + answer of one request."""
         return self._timeout
 
     def take(self) -> _Conn | None:
-        """Pop an open idle connection, ready for a request; None when there is none.
+        """Pop an open, clean idle connection; None when there is none.
 
         Connections the server closed, or idle longer than ``max_idle``, are dropped on the
-        way. Nothing connects here (``send`` does); the caller writes one request with
-        ``conn.request(data, lane.timeout)``, awaits the answer and hands the connection
-        back with :meth:`put` (or aborts it when the request failed).
+        way. Nothing connects here.
         """
         idle = self._idle
-        while idle:
-            conn = idle.pop()
-            transport = conn.transport
-            if (
-                not conn.closed
-                and transport is not None
-                and not transport.is_closing()
-                and conn.loop.time() - conn.idle_since < self._max_idle
-            ):
-                return conn
-            conn.abort()
+        if idle:
+            now = idle[-1].loop.time()
+            while idle:
+                conn = idle.pop()
+                if conn.usable(now, self._max_idle):
+                    return conn
+                conn.abort()
         return None
 
     def put(self, conn: _Conn) -> None:
-        """Hand back a connection whose request completed (kept if it stays open)."""
-        if not conn.closed and not self._closed:
+        """Hand back a connection whose answer completed cleanly (kept if it stays open)."""
+        if not conn.closed and not self._closed and conn not in self._idle:
             self._idle.append(conn)
+
+    def start(self, request: Request) -> asyncio.Future[Any] | None:
+        """Write ``request`` on an idle connection now; None when none is ready.
+
+        The fast path: no coroutine, the connection's future is returned as it is. Its
+        result is the classified answer; its exception a polo_fast error.
+        """
+        idle = self._idle
+        if not idle:
+            return None
+        conn = idle.pop()
+        if not conn.usable(conn.loop.time(), self._max_idle):
+            conn.abort()
+            conn = self.take()  # type: ignore[assignment]
+            if conn is None:
+                return None
+        data = request.data
+        request.data = b""  # the signature lives no longer than the write
+        return conn.request_bytes(request, data, self._timeout)
+
+    async def send(self, request: Request, deadline: float) -> Any:
+        """Send ``request``, connecting first when no idle connection is ready.
+
+        Raises:
+            ConnectError: nothing was written (the caller may use another path).
+            PoloniexError: as the dialect's classifier, or a TransportError after writing.
+        """
+        fut = self.start(request)
+        loop = asyncio.get_running_loop()
+        pending = self._refill or self._ping
+        if fut is None and pending is not None and not pending.done():
+            # a keep-warm round trip or a background reconnect is under way: its connection
+            # is ready sooner than a new one would be
+            await asyncio.wait((pending,), timeout=max(0.0, deadline - loop.time()))
+            fut = self.start(request)
+        if fut is None:
+            try:
+                conn = await self._connect()
+            except LaneFailure as exc:
+                raise translate(exc, request) from exc
+            data = request.data
+            request.data = b""
+            fut = conn.request_bytes(request, data, max(0.001, deadline - loop.time()))
+        return await fut
 
     def available(self) -> bool:
         """False for a second after a failed connect, while aiohttp serves instead."""
@@ -271,28 +408,41 @@ class Lane:
 
     async def _connect(self) -> _Conn:
         loop = asyncio.get_running_loop()
+        if self._closed:
+            raise LaneFailure("connect", False, "the lane is closed")
+        timeout = self._timeout
+        resume = TLS_SESSION.set(self._session)
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Conn(loop),
+                    lambda: _Conn(self, loop),
                     self._host,
                     self._port,
                     ssl=self._ssl,
                     server_hostname=self._host if self._ssl is not None else None,
+                    ssl_handshake_timeout=max(timeout, 0.001) if self._ssl is not None else None,
                 ),
-                self._timeout,
+                timeout,
             )
         except (OSError, ssl.SSLError, asyncio.TimeoutError, ValueError) as exc:
             self._down_until = loop.time() + RETRY_CONNECT_AFTER
             log.debug("lane connect to %s:%d failed: %r", self._host, self._port, exc)
             failure = LaneFailure("connect", False, f"cannot connect: {exc!r}")
             raise failure from exc
+        finally:
+            TLS_SESSION.reset(resume)
+        if self._closed:
+            conn.abort()
+            raise LaneFailure("connect", False, "the lane is closed")
+        self._conns.add(conn)
         log.debug("lane connected to %s:%d", self._host, self._port)
+        if self._keep_warm is not None and self._ticker is None:
+            self._ticker = loop.call_later(self._keep_warm, self._tick)
         return conn
 
-    async def warm(self) -> None:
+    async def warm(self, round_trip: bool = True) -> None:
         """Open and TLS-handshake one connection now, unless one is already open, and make one
-        round trip on it (``warm_request``).
+        round trip on it (``warm_request``; ``round_trip=False``: handshake only).
 
         The round trip is what makes the first order cost what a warm one does: with TLS 1.3
         the client's last handshake message leaves with the first request, so without it the
@@ -308,61 +458,84 @@ class Lane:
         if any(c.usable(now, self._max_idle) for c in self._idle):
             return
         conn = await self._connect()
-        if self._warm_request is not None:
-            try:
-                await conn.request(self._warm_request, self._timeout)
-            except LaneFailure as exc:
-                conn.abort()
-                failure = LaneFailure("connect", False, f"warm-up request failed: {exc}")
-                raise failure from exc
-            except BaseException:
-                conn.abort()
-                raise
-            if conn.closed:  # answered with Connection: close: keep a plain new one instead
-                conn = await self._connect()
-        self._idle.append(conn)
-
-    async def send(self, body: bytes, sign: str) -> tuple[int, bytes]:
-        """Send one signed body; return ``(status, body)`` of the answer.
-
-        Raises:
-            LaneFailure: ``kind == "connect"`` means nothing was written (the caller may use
-                another path); any other kind means the request may have been received.
-        """
-        idle = self._idle
-        conn = None
-        if idle:
-            now = idle[-1].loop.time()
-            while idle:
-                candidate = idle.pop()
-                if candidate.usable(now, self._max_idle):
-                    conn = candidate
-                    break
-                candidate.abort()
-        if conn is None:
-            conn = await self._connect()
-        data = b"".join(
-            (self._head, b"%d" % len(body), b"\r\nSign: ", sign.encode("ascii"), b"\r\n\r\n", body)
-        )
+        if self._warm_request is None or not round_trip:
+            self.put(conn)
+            return
         try:
-            result = await conn.request(data, self._timeout)
+            await conn.request_bytes(None, self._warm_request, self._timeout)
+        except LaneFailure as exc:
+            conn.abort()
+            failure = LaneFailure("connect", False, f"warm-up request failed: {exc}")
+            raise failure from exc
         except BaseException:
-            conn.abort()  # its answer may still come: never reuse it
+            conn.abort()
             raise
-        self.put(conn)
-        return result
+        self._keep_session(conn)
+        if conn.closed:  # answered with Connection: close: keep a plain new one instead
+            self.put(await self._connect())
+
+    def _keep_session(self, conn: _Conn) -> None:
+        """Remember ``conn``'s TLS session (its tickets came with the first answer)."""
+        sslobj = conn.transport.get_extra_info("ssl_object") if conn.transport else None
+        session = getattr(sslobj, "session", None)
+        if session is not None:
+            self._session = session
+
+    # -- keeping warm ------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Every ``keep_warm`` seconds: a round trip on each connection idle that long."""
+        self._ticker = None
+        if self._closed or self._keep_warm is None:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for conn in list(self._idle):
+            if conn.usable(now, self._max_idle) and now - conn.idle_since >= self._keep_warm * 0.9:
+                self._idle.remove(conn)
+                fut = conn.request_bytes(None, self._warm_request or b"", self._timeout)
+                fut.add_done_callback(_retrieve)
+                self._ping = fut
+                self._keep_session(conn)
+        if self._conns or self._refill is not None:
+            self._ticker = loop.call_later(self._keep_warm, self._tick)
+
+    def lost(self) -> None:
+        """An idle connection closed: with ``keep_warm``, open its replacement now."""
+        if self._closed or self._keep_warm is None or self._refill is not None:
+            return
+        if any(not c.closed for c in self._conns):
+            return  # another connection is open (or busy): it serves the next order
+        self._refill = asyncio.get_running_loop().create_task(self._replace())
+
+    async def _replace(self) -> None:
+        try:
+            # over TLS a round trip completes the handshake (see warm); plain HTTP needs none
+            await self.warm(round_trip=self._ssl is not None)
+        except (LaneFailure, OSError) as exc:
+            log.debug("lane %s:%d: background reconnect failed: %r", self._host, self._port, exc)
+        finally:
+            self._refill = None
 
     def close(self) -> None:
-        """Close every idle connection; later sends fail over to aiohttp."""
+        """Close every connection, idle or busy (a request in flight fails); later sends go
+        to aiohttp or fail."""
         self._closed = True
-        for conn in self._idle:
-            conn.closed = True
-            if conn.timer is not None:
-                conn.timer.cancel()
-                conn.timer = None
-            if conn.transport is not None:
-                conn.transport.close()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        if self._refill is not None:
+            self._refill.cancel()
+            self._refill = None
+        for conn in list(self._conns) + self._idle:
+            busy = conn.waiter is not None
+            if busy:
+                conn.fail(
+                    LaneFailure("lost", True, "the client was closed during the request"), None
+                )
+            conn.shut(abort=busy)
         self._idle.clear()
+        self._conns.clear()
 
     def __repr__(self) -> str:
         return f"<Lane {self._host}:{self._port} idle={len(self._idle)}>"
