@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -34,7 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -58,12 +59,63 @@ def _pin(cpu: int) -> bool:
         return False
 
 
+# -- serving from a child process (shared with bench_ws.py) ------------------------------------
+
+
+def server_cert(cert_dir: str) -> Any:
+    """A throwaway ``trustme`` CA; its certificate for 127.0.0.1 (with the key) is written to
+    ``cert_dir/cert.pem``, the file :func:`serve_until_told` serves with."""
+    import trustme
+
+    ca = trustme.CA()
+    pem = ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem
+    pem.write_to_path(os.path.join(cert_dir, "cert.pem"))
+    return ca
+
+
+def serve_until_told(
+    conn: Any, protocol: Callable[[], asyncio.Protocol], cert_dir: str, tls: str | None = None
+) -> None:
+    """Serve ``protocol`` over TLS (``cert_dir/cert.pem``; ``tls`` "1.2" or "1.3" pins the
+    version) on a free loopback port, on polo_fast's loop: send the port over ``conn``, then
+    serve until anything comes back on it."""
+    from polo_fast._loop import run
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(cert_dir, "cert.pem"))
+    if tls is not None:
+        version = ssl.TLSVersion.TLSv1_3 if tls == "1.3" else ssl.TLSVersion.TLSv1_2
+        ctx.minimum_version = ctx.maximum_version = version
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(protocol, "127.0.0.1", 0, ssl=ctx)
+        conn.send(server.sockets[0].getsockname()[1])
+        await loop.run_in_executor(None, conn.recv)
+        server.close()
+
+    run(main())
+
+
+@contextlib.contextmanager
+def child_server(target: Callable[..., None], *args: Any) -> Iterator[Any]:
+    """Run ``target(conn, *args)`` in a spawned process; yield the first thing it sends over
+    ``conn`` (where it listens); at the end tell it to stop and wait for it."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=target, args=(child, *args))
+    proc.start()
+    try:
+        yield parent.recv()
+    finally:
+        parent.send("stop")
+        proc.join(10)
+
+
 # -- the fixed-answer server (separate process) --------------------------------------------
 
 
 def _server_main(conn: Any, tls: str, cert_dir: str) -> None:
-    import uvloop
-
     _pin(SERVER_CPU)
     response = (
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
@@ -102,18 +154,7 @@ def _server_main(conn: Any, tls: str, cert_dir: str) -> None:
                 self.t.write(response)
             self.buf = buf
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(os.path.join(cert_dir, "cert.pem"))
-    version = ssl.TLSVersion.TLSv1_3 if tls == "1.3" else ssl.TLSVersion.TLSv1_2
-    ctx.minimum_version = ctx.maximum_version = version
-
-    async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(Fixed, "127.0.0.1", 0, ssl=ctx)
-        conn.send(server.sockets[0].getsockname()[1])
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-        server.close()
-
-    uvloop.run(main())
+    serve_until_told(conn, Fixed, cert_dir, tls)
 
 
 def _standin_main(conn: Any) -> None:
@@ -257,7 +298,7 @@ def _requests(url: str, ca: str, n: int, warm: int) -> list[int]:
 
 
 def _measure(name: str, url: str, ca: str, n: int, warm: int) -> dict[str, float]:
-    import uvloop
+    from polo_fast._loop import run
 
     if name == "requests+stdlib":
         lat = _requests(url, ca, n, warm)
@@ -268,7 +309,7 @@ def _measure(name: str, url: str, ca: str, n: int, warm: int) -> dict[str, float
             "polo_fast-aiohttp": lambda: _polo(url, ca, n, warm, False),
             "aiohttp+stdlib": lambda: _aiohttp(url, ca, n, warm),
         }[name]()
-        lat = uvloop.run(coro)
+        lat = run(coro)
     cpu = (_CPU[1] - _CPU[0]) / n
     lat.sort()
     return {
@@ -292,10 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--impl", default=",".join(IMPLS), help="implementations to run")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
-    import trustme
-
     pinned = _pin(CLIENT_CPU)
-    ctx = mp.get_context("spawn")
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "pinned": pinned,
@@ -303,10 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
-        ca = trustme.CA()
-        ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(
-            os.path.join(tmp, "cert.pem")
-        )
+        ca = server_cert(tmp)
         ca_path = os.path.join(tmp, "ca.pem")
         ca.cert_pem.write_to_path(ca_path)
         results["loadavg"] = os.getloadavg()
@@ -316,20 +351,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{results['loadavg'][0]:.2f}"
         )
         for tls in args.tls.split(","):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_server_main, args=(child, tls, tmp))
-            proc.start()
-            url = f"https://127.0.0.1:{parent.recv()}"
-            rows = {}
-            names = args.impl.split(",")
-            for name in names:
-                rows[name] = _measure(name, url, ca_path, args.n, args.warm)
-            if "floor" in names:
-                again = _measure("floor", url, ca_path, args.n, args.warm)
-                first = rows.pop("floor")
-                rows = {"floor": {k: min(first[k], again[k]) for k in first}, **rows}
-            parent.send("stop")
-            proc.join()
+            with child_server(_server_main, tls, tmp) as port:
+                url = f"https://127.0.0.1:{port}"
+                rows = {}
+                names = args.impl.split(",")
+                for name in names:
+                    rows[name] = _measure(name, url, ca_path, args.n, args.warm)
+                if "floor" in names:
+                    again = _measure("floor", url, ca_path, args.n, args.warm)
+                    first = rows.pop("floor")
+                    rows = {"floor": {k: min(first[k], again[k]) for k in first}, **rows}
             floor = rows.get("floor")
             print(
                 f"\nTLS {tls}   {'impl':<20}{'p50 us':>9}{'p99 us':>9}{'cpu us/req':>11}"
@@ -350,13 +381,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             results["runs"][f"tls{tls}"] = rows
         # end to end against the stand-in exchange
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_standin_main, args=(child,))
-        proc.start()
-        url, sca = parent.recv()
-        e2e = _measure("polo_fast", url, sca, min(args.n, 2000), args.warm)
-        parent.send("stop")
-        proc.join()
+        with child_server(_standin_main) as (url, sca):
+            e2e = _measure("polo_fast", url, sca, min(args.n, 2000), args.warm)
         results["runs"]["standin"] = {"polo_fast": e2e}
         print(
             f"\nstand-in exchange (TLS default), polo_fast lean: p50 {e2e['p50_us']:.1f} us, "

@@ -5,8 +5,9 @@ Two figures, one request in flight, the server on uvloop in its own thread:
 (a) server side: time inside the aiohttp handler for ``POST /tradingApi`` (read the body,
     key, HMAC check, strict decode, validation, nonce, rate limit, execution, journal line,
     orjson), measured with ``perf_counter`` around ``StandInExchange._private``;
-(b) end to end: a raw keep-alive TLS client (asyncio streams on uvloop, requests built and
-    signed with the standard library before timing) in the main thread.
+(b) end to end: a raw keep-alive TLS client (asyncio streams on uvloop, from
+    ``polo_fast._loop``; requests built and signed with the standard library before
+    timing) in the main thread.
 
 Usage: ``python benchmarks/bench_standin.py [N] [returnBalances|buy]``
 """
@@ -23,11 +24,11 @@ import time
 import urllib.parse
 from typing import Any
 
-import uvloop
-
+from polo_fast._loop import run
 from polo_fast.testing import StandInExchange
+from polo_fast.testing.keys import make_pair
 
-KEY, SECRET = "BENCH-KEY", "bench-secret"
+KEY, SECRET = make_pair()
 
 
 def _request(command: str, nonce: int, host: str) -> bytes:
@@ -92,7 +93,7 @@ def main(argv: list[str]) -> int:
             {KEY: SECRET}, rate_limit=None, max_open_orders=10**9, balances={"BTC": 10**9}
         )
         with exchange.running() as ex:
-            rtts = uvloop.run(_client(ex.url, str(ex.ca_path), command, n))
+            rtts = run(_client(ex.url, str(ex.ca_path), command, n))
     finally:
         StandInExchange._private = original  # type: ignore[method-assign]
     print(f"{command}: n={n}")

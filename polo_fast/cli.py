@@ -9,17 +9,75 @@ Sub-commands:
 - ``polo-fast sign``: print the body and the ``Sign`` header for given parameters.
 
 Each sub-command's engine is imported only when it runs, so ``polo-fast sign`` does not load
-aiohttp or matplotlib.
+aiohttp or matplotlib. Every sub-command parses with :class:`Parser` and the value types
+below, so a bad flag is one line on stderr naming the flag and the problem (exit 2), and
+nothing is started or sent.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn, TypeVar
 
-__all__ = ["main"]
+__all__ = ["Parser", "count", "main", "non_negative", "port_number", "positive"]
+
+T = TypeVar("T", int, float)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE`` on one line and exit 2 (no usage dump)."""
+        self.exit(2, f"{self.prog}: error: {message} (--help for usage)\n")
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _ranged(
+    parse: Callable[[str], T], ok: Callable[[T], bool], rule: str, doc: str
+) -> Callable[[str], T]:
+    """An argparse type: ``parse(text)``, refused with ``"RULE, got TEXT"`` unless ``ok``."""
+
+    def check(text: str) -> T:
+        value = parse(text)
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{rule}, got {text}")
+        return value
+
+    check.__doc__ = doc
+    return check
+
+
+non_negative = _ranged(
+    _number, lambda v: v >= 0, "must be >= 0", "A finite number >= 0 (nan and inf refused)."
+)
+positive = _ranged(_number, lambda v: v > 0, "must be > 0", "A finite number > 0.")
+count = _ranged(_integer, lambda v: v >= 1, "must be at least 1", "A whole number >= 1.")
+port_number = _ranged(
+    _integer, lambda v: 0 <= v <= 65535, "a port is 0-65535", "A TCP port (0: pick a free one)."
+)
+_nonce = _ranged(_integer, lambda v: 0 <= v < 1 << 64, "a nonce is 0 .. 2**64-1", "A nonce.")
+
 
 _USAGE = """usage: polo-fast {bench,colo,exchange,wan,sign} [options]
 
@@ -34,7 +92,7 @@ _USAGE = """usage: polo-fast {bench,colo,exchange,wan,sign} [options]
 
 
 def _sign(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="polo-fast sign",
         description=(
             "Print the form-encoded body and its Sign (HMAC-SHA512 hex), like the docs' "
@@ -45,7 +103,7 @@ def _sign(argv: Sequence[str]) -> int:
     )
     parser.add_argument("command", help="the API command, e.g. returnBalances")
     parser.add_argument("params", nargs="*", metavar="NAME=VALUE", help="command parameters")
-    parser.add_argument("--nonce", type=int, default=None, help="nonce (default: now, in ms)")
+    parser.add_argument("--nonce", type=_nonce, default=None, help="nonce (default: now, in ms)")
     parser.add_argument(
         "--secret-env", default="POLO_FAST_SECRET", help="variable holding the API secret"
     )
@@ -80,8 +138,8 @@ def _lazy(module: str, func: str) -> Callable[[Sequence[str]], int]:
 _COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "bench": _lazy("polo_fast.bench", "main_bench"),
     "colo": _lazy("polo_fast.bench", "main_colo"),
-    "exchange": _lazy("polo_fast.testing.exchange", "main"),
-    "wan": _lazy("polo_fast.testing.wan", "main"),
+    "exchange": _lazy("polo_fast.testing._cli", "run_exchange"),
+    "wan": _lazy("polo_fast.testing._cli", "run_wan"),
     "sign": _sign,
 }
 

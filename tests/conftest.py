@@ -1,4 +1,4 @@
-"""Shared fixtures: event-loop flavours, generated test keys.
+"""Shared fixtures: event-loop flavours, generated test keys (from ``polo_fast.testing.keys``).
 
 Tests are plain functions; async bodies run through the ``run`` fixture, which is
 parametrised over the stock asyncio loop and uvloop (set ``POLO_FAST_TEST_LOOPS=uvloop``
@@ -9,33 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
-import string
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
 
+from polo_fast.testing.keys import make_key, make_keys, make_secret
+
+__all__ = ["Runner", "make_key", "make_keys", "make_secret"]
+
 T = TypeVar("T")
 
 _LOOPS = [x for x in os.environ.get("POLO_FAST_TEST_LOOPS", "asyncio,uvloop").split(",") if x]
-
-_ALNUM = string.ascii_uppercase + string.digits
-
-
-def make_key() -> str:
-    """A fresh API key in the exchange's shape: four dash-joined groups of 8."""
-    return "-".join("".join(secrets.choice(_ALNUM) for _ in range(8)) for _ in range(4))
-
-
-def make_secret() -> str:
-    """A fresh 128-character hex secret, generated per test run (never a real key)."""
-    return secrets.token_hex(64)
-
-
-def make_keys(n: int) -> dict[str, str]:
-    """``n`` fresh key -> secret pairs."""
-    return {make_key(): make_secret() for _ in range(n)}
 
 
 def _new_loop(kind: str) -> asyncio.AbstractEventLoop:

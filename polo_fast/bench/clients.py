@@ -8,6 +8,7 @@ others get one instance per key).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +24,42 @@ __all__ = [
     "PoloFastAsync",
     "PoloFastCompat",
     "PoloFastSync",
+    "keep_warm",
 ]
 
 KeyList = Sequence[tuple[str, str]]
+
+
+#: ``keep_warm`` (seconds) the bench gives polo_fast's clients where they have that option:
+#: an idle lane makes a small round trip this often, so an order after a long idle finds
+#: its connection open and warm.
+KEEP_WARM = 15.0
+
+
+def _accepts(cls: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # pragma: no cover - no signature to read
+        return False
+
+
+def keep_warm() -> float | None:
+    """The ``keep_warm`` the bench passes to ``polo_fast.Client``: :data:`KEEP_WARM` when the
+    client accepts that argument, else None (a client without it is measured as it is)."""
+    from polo_fast.client import Client
+
+    return KEEP_WARM if _accepts(Client, "keep_warm") else None
+
+
+def _connection_options(cls: Any, url: str) -> dict[str, Any]:
+    """``keep_warm`` and, for a plain ``http://`` target, ``allow_insecure_http=True``:
+    each only where ``cls`` takes it, so the bench runs on clients with and without them."""
+    kw: dict[str, Any] = {}
+    if _accepts(cls, "keep_warm"):
+        kw["keep_warm"] = KEEP_WARM
+    if url.startswith("http://") and _accepts(cls, "allow_insecure_http"):
+        kw["allow_insecure_http"] = True
+    return kw
 
 
 def _make(cls: Any, target: Target, keys: list[tuple[str, str]]) -> Any:
@@ -35,6 +69,7 @@ def _make(cls: Any, target: Target, keys: list[tuple[str, str]]) -> Any:
         "ca_path": target.ca_path,
         "rate_limit": target.rate_limit,
         "nonce_scale": target.nonce_scale,
+        **_connection_options(cls, target.url),
     }
     if len(keys) == 1:
         key, secret = keys[0]
@@ -42,15 +77,19 @@ def _make(cls: Any, target: Target, keys: list[tuple[str, str]]) -> Any:
     return cls(keys=keys, **kw)
 
 
-class PoloFastAsync(Conn):
-    """``polo_fast.Client`` (async), warmed with ``warm_up()``; one client over all keys."""
-
-    name = "polo_fast"
+class _AllKeys:
+    """polo_fast's async and blocking faces alike: one client over all the keys."""
 
     def __init__(self, target: Target, keys: KeyList) -> None:
         self.target = target
         self._keys = list(keys)
         self.client: Any = None
+
+
+class PoloFastAsync(_AllKeys, Conn):
+    """``polo_fast.Client`` (async), warmed with ``warm_up()``; one client over all keys."""
+
+    name = "polo_fast"
 
     async def start(self) -> None:
         """Create and enter the client (its ``__aenter__`` opens no connection to time)."""
@@ -83,15 +122,10 @@ class PoloFastAsync(Conn):
             self.client = None
 
 
-class PoloFastSync(SyncConn):
+class PoloFastSync(_AllKeys, SyncConn):
     """``polo_fast.sync.Client``: the blocking face (its own loop thread)."""
 
     name = "polo_fast-sync"
-
-    def __init__(self, target: Target, keys: KeyList) -> None:
-        self.target = target
-        self._keys = list(keys)
-        self.client: Any = None
 
     async def start(self) -> None:
         """Create the blocking client."""
@@ -153,6 +187,7 @@ class PoloFastCompat(PoloniexApiCalls):
         }
         if t.real:
             kw["nonce_scale"] = t.nonce_scale
+        kw.update(_connection_options(Poloniex, t.url))
         self.client = Poloniex(self._key, self._secret, **kw)
 
     def do_warm_up(self) -> None:

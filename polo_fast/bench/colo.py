@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from polo_fast.bench.probe import HttpProbe, ProbeError
 from polo_fast.bench.stats import median
 from polo_fast.bench.trace import ColoInfo, TraceError, colo_info, parse_trace
+from polo_fast.cli import Parser, positive
 
 __all__ = ["ColoError", "ColoReport", "fetch_trace", "main_colo", "measure_api", "verdict"]
 
@@ -28,33 +29,18 @@ DEFAULT_API_URL = "https://poloniex.com"
 #: A small public answer that comes from the exchange's origin, not the Cloudflare edge.
 DEFAULT_API_PATH = "/public?command=returnOrderBook&currencyPair=BTC_ETH&depth=1"
 
-# The bench's WAN profiles (RTT to the exchange, ms); read from the emulator when present.
-_FALLBACK_PROFILES: dict[str, float] = {
-    "iad": 1.0,
-    "nyc": 8.0,
-    "chicago": 18.0,
-    "frankfurt": 90.0,
-    "tokyo": 160.0,
-}
-
 
 class ColoError(Exception):
     """``polo-fast colo`` could not give an answer (unreachable, bad answer, no colo)."""
 
 
-def _profiles() -> dict[str, float]:
-    try:
-        from polo_fast.testing.wan import PROFILES
-    except ImportError:
-        return dict(_FALLBACK_PROFILES)
-    return {str(k): float(v) for k, v in PROFILES.items()}
-
-
 def nearest_profile(extra_rtt_ms: float) -> tuple[str, float]:
-    """Return the bench WAN profile whose RTT is closest to ``extra_rtt_ms``."""
-    profiles = _profiles()
-    name = min(profiles, key=lambda n: abs(profiles[n] - extra_rtt_ms))
-    return name, profiles[name]
+    """Return the bench WAN profile (:data:`polo_fast.testing.wan.PROFILES`) whose RTT is
+    closest to ``extra_rtt_ms``."""
+    from polo_fast.testing.wan import PROFILES
+
+    name = min(PROFILES, key=lambda n: abs(PROFILES[n] - extra_rtt_ms))
+    return name, PROFILES[name]
 
 
 def fetch_trace(
@@ -260,7 +246,7 @@ def render(report: ColoReport) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``polo-fast colo`` argument parser."""
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="polo-fast colo",
         description="Find the Cloudflare colo serving this host, time TCP, TLS and HTTP to "
         "the API host, and say whether this host is in IAD (Ashburn) or how far from it.",
@@ -292,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=5,
         help="fresh connections and warm requests to time (default 5)",
     )
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per step (default 10)")
+    p.add_argument("--timeout", type=positive, default=10.0, help="seconds per step (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import ssl
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +31,7 @@ from polo_fast.bench.conn import (
     Target,
     order_number,
 )
+from polo_fast.bench.probe import make_ssl_context
 
 __all__ = ["AiohttpBot", "PythonPoloniex", "RequestsBot"]
 
@@ -44,6 +44,36 @@ def _checked(out: Any) -> Any:
     return out
 
 
+class _StdlibForm:
+    """What both hand-written bots do the same way: their URLs, the requests they send, and
+    each private body form-encoded with ``urlencode`` and signed with ``hmac``/``hashlib``."""
+
+    def __init__(self, target: Target, key: str, secret: str) -> None:
+        self._key = key
+        self._secret = secret.encode()
+        self._nonces = Nonces(target.nonce_scale)
+        self.private_url = target.url.rstrip("/") + "/tradingApi"
+        self.public_url = target.url.rstrip("/") + "/public"
+        #: the warm-up: a small public GET on the same session
+        self.warm_params = {"command": "returnOrderBook", "currencyPair": target.pair, "depth": "1"}
+        #: the resting post-only buy
+        self.buy_params = [
+            ("currencyPair", target.pair),
+            ("rate", target.rate),
+            ("amount", target.amount),
+            ("postOnly", "1"),
+        ]
+
+    def signed(
+        self, command: str, params: list[tuple[str, str]] | None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The body (with the next nonce) and headers of one private command."""
+        data = [("command", command), *(params or ()), ("nonce", str(self._nonces.next()))]
+        body = urlencode(data).encode()
+        sign = hmac.new(self._secret, body, hashlib.sha512).hexdigest()
+        return body, {"Key": self._key, "Sign": sign, "Content-Type": _FORM}
+
+
 class RequestsBot(SyncConn):
     """requests + stdlib signing: what a careful user writes without polo_fast."""
 
@@ -53,36 +83,23 @@ class RequestsBot(SyncConn):
         import requests
 
         self.target = target
-        self._key = key
-        self._secret = secret.encode()
-        self._nonces = Nonces(target.nonce_scale)
-        self._private_url = target.url.rstrip("/") + "/tradingApi"
-        self._public_url = target.url.rstrip("/") + "/public"
+        self._form = _StdlibForm(target, key, secret)
         self.session = requests.Session()
         # Given per request: a REQUESTS_CA_BUNDLE in the environment beats session.verify.
         self._verify: str | bool = target.ca_path or True
 
     def private(self, command: str, params: list[tuple[str, str]] | None = None) -> Any:
         """Sign and POST one private command; return the parsed JSON (strings kept)."""
-        data = [("command", command), *(params or ()), ("nonce", str(self._nonces.next()))]
-        body = urlencode(data).encode()
-        sign = hmac.new(self._secret, body, hashlib.sha512).hexdigest()
+        body, headers = self._form.signed(command, params)
         r = self.session.post(
-            self._private_url,
-            data=body,
-            timeout=10,
-            verify=self._verify,
-            headers={"Key": self._key, "Sign": sign, "Content-Type": _FORM},
+            self._form.private_url, data=body, timeout=10, verify=self._verify, headers=headers
         )
         return _checked(json.loads(r.text, parse_float=str))
 
     def do_warm_up(self) -> None:
         """A small public GET opens the pooled connection."""
         r = self.session.get(
-            self._public_url,
-            timeout=10,
-            verify=self._verify,
-            params={"command": "returnOrderBook", "currencyPair": self.target.pair, "depth": "1"},
+            self._form.public_url, timeout=10, verify=self._verify, params=self._form.warm_params
         )
         r.raise_for_status()
 
@@ -92,18 +109,7 @@ class RequestsBot(SyncConn):
 
     def do_buy(self, seq: int) -> str:
         """A resting post-only buy."""
-        t = self.target
-        return order_number(
-            self.private(
-                "buy",
-                [
-                    ("currencyPair", t.pair),
-                    ("rate", t.rate),
-                    ("amount", t.amount),
-                    ("postOnly", "1"),
-                ],
-            )
-        )
+        return order_number(self.private("buy", self._form.buy_params))
 
     def do_cancel(self, ref: str) -> None:
         """``cancelOrder`` by order number."""
@@ -121,21 +127,14 @@ class AiohttpBot(Conn):
 
     def __init__(self, target: Target, key: str, secret: str) -> None:
         self.target = target
-        self._key = key
-        self._secret = secret.encode()
-        self._nonces = Nonces(target.nonce_scale)
-        self._private_url = target.url.rstrip("/") + "/tradingApi"
-        self._public_url = target.url.rstrip("/") + "/public"
+        self._form = _StdlibForm(target, key, secret)
         self._session: Any = None
 
     async def start(self) -> None:
         """Create the session (no connection yet)."""
         import aiohttp
 
-        ctx = ssl.create_default_context()
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        if self.target.ca_path:
-            ctx.load_verify_locations(cafile=self.target.ca_path)
+        ctx = make_ssl_context(self.target.ca_path)
         connector = aiohttp.TCPConnector(ssl=ctx, limit=0, ttl_dns_cache=300, keepalive_timeout=60)
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -145,21 +144,14 @@ class AiohttpBot(Conn):
 
     async def private(self, command: str, params: list[tuple[str, str]] | None = None) -> Any:
         """Sign and POST one private command; return the parsed JSON (strings kept)."""
-        data = [("command", command), *(params or ()), ("nonce", str(self._nonces.next()))]
-        body = urlencode(data).encode()
-        sign = hmac.new(self._secret, body, hashlib.sha512).hexdigest()
-        async with self._session.post(
-            self._private_url,
-            data=body,
-            headers={"Key": self._key, "Sign": sign, "Content-Type": _FORM},
-        ) as r:
+        body, headers = self._form.signed(command, params)
+        async with self._session.post(self._form.private_url, data=body, headers=headers) as r:
             raw = await r.read()
         return _checked(json.loads(raw, parse_float=str))
 
     async def warm_up(self) -> None:
         """A small public GET opens the pooled connection."""
-        params = {"command": "returnOrderBook", "currencyPair": self.target.pair, "depth": "1"}
-        async with self._session.get(self._public_url, params=params) as r:
+        async with self._session.get(self._form.public_url, params=self._form.warm_params) as r:
             await r.read()
             r.raise_for_status()
 
@@ -169,18 +161,7 @@ class AiohttpBot(Conn):
 
     async def buy(self, seq: int) -> str:
         """A resting post-only buy."""
-        t = self.target
-        return order_number(
-            await self.private(
-                "buy",
-                [
-                    ("currencyPair", t.pair),
-                    ("rate", t.rate),
-                    ("amount", t.amount),
-                    ("postOnly", "1"),
-                ],
-            )
-        )
+        return order_number(await self.private("buy", self._form.buy_params))
 
     async def cancel(self, ref: str) -> None:
         """``cancelOrder`` by order number."""

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BenchClientError", "Conn", "SyncConn", "Target"]
+__all__ = ["BenchClientError", "Conn", "Nonces", "SyncConn", "Target"]
 
 
 class BenchClientError(RuntimeError):

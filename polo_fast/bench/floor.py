@@ -18,12 +18,12 @@ import hashlib
 import hmac
 import secrets
 import ssl
-import time
 from collections import deque
 from typing import cast
 from urllib.parse import urlencode, urlsplit
 
-from polo_fast.bench.conn import BenchClientError, Conn, Target
+from polo_fast.bench.conn import BenchClientError, Conn, Nonces, Target
+from polo_fast.bench.probe import make_ssl_context
 
 __all__ = ["FloorConn", "FloorProtocol"]
 
@@ -142,8 +142,7 @@ class FloorConn(Conn):
             f"GET /public?command=returnOrderBook&currencyPair={target.pair}&depth=1 HTTP/1.1\r\n"
             f"Host: {host_header}\r\nUser-Agent: polo-fast-floor\r\n\r\n"
         ).encode()
-        self._div = 1_000_000_000 // target.nonce_scale
-        self._nonce = 0
+        self._nonces = Nonces(target.nonce_scale)
         self._queue: deque[bytes] = deque()
         self._answers: list[bytes] = []
         self._proto: FloorProtocol | None = None
@@ -154,21 +153,10 @@ class FloorConn(Conn):
     async def start(self) -> None:
         """Build the TLS context (verification on, TLS >= 1.2)."""
         if self.tls:
-            ctx = ssl.create_default_context()
-            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-            if self.target.ca_path:
-                ctx.load_verify_locations(cafile=self.target.ca_path)
-            self._ctx = ctx
-
-    def _next_nonce(self) -> int:
-        n = time.time_ns() // self._div
-        if n <= self._nonce:
-            n = self._nonce + 1
-        self._nonce = n
-        return n
+            self._ctx = make_ssl_context(self.target.ca_path)
 
     def _signed(self, pairs: list[tuple[str, str | int]]) -> bytes:
-        body = urlencode([*pairs, ("nonce", self._next_nonce())]).encode()
+        body = urlencode([*pairs, ("nonce", self._nonces.next())]).encode()
         sign = hmac.new(self._secret, body, hashlib.sha512).hexdigest()
         return b"".join(
             (

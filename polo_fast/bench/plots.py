@@ -30,20 +30,9 @@ def _samples(cell: Mapping[str, Any]) -> list[float]:
     return list(op.get("samples_ms") or [])
 
 
-def _profiles(cells: Sequence[Mapping[str, Any]]) -> list[str]:
-    out: list[str] = []
-    for c in cells:
-        if c["profile"] not in out:
-            out.append(c["profile"])
-    return out
-
-
-def _clients(cells: Sequence[Mapping[str, Any]]) -> list[str]:
-    out: list[str] = []
-    for c in cells:
-        if c["client"] not in out:
-            out.append(c["client"])
-    return out
+def _distinct(cells: Sequence[Mapping[str, Any]], field: str) -> list[str]:
+    """The values of ``field`` (``profile``, ``client``) in the cells, in first-seen order."""
+    return list(dict.fromkeys(c[field] for c in cells))
 
 
 def plot_cdfs(doc: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -51,7 +40,7 @@ def plot_cdfs(doc: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> list[P
     plt = _plt()
     cells: list[Mapping[str, Any]] = list(doc["results"])
     written: list[Path] = []
-    for prof in _profiles(cells):
+    for prof in _distinct(cells, "profile"):
         fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
         drawn = False
         for c in cells:
@@ -119,7 +108,7 @@ def plot_bars(doc: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> Path:
     """Bars of p50 (bar) and p99 (tick) per client, grouped by profile."""
     plt = _plt()
     cells: list[Mapping[str, Any]] = list(doc["results"])
-    profiles, clients = _profiles(cells), _clients(cells)
+    profiles, clients = _distinct(cells, "profile"), _distinct(cells, "client")
     index = {(c["profile"], c["client"]): c for c in cells}
 
     def value(prof: str, client: str) -> tuple[float | None, float | None]:

@@ -18,9 +18,18 @@ of them alike:
 4. **parallel**: four keys, four workers, ``parallel`` sequential ``returnBalances`` each;
    requests per second over the wall time.
 
+Then, once for every profile at the same time (:func:`run_idle`), so that the phase costs
+its idle time once and not per profile:
+
+5. **after idle**: one warmed client per client and profile, a few untimed requests, then
+   nothing for the idle time (120 s by default; the stand-in closes a keep-alive connection
+   after 60 s idle, as a real server does), then each client's first order, timed, in
+   turn. A client that keeps its connections warm pays a warm order; one that does not
+   pays a reconnect (or finds its connection closed).
+
 Against the real exchange only read-only commands run (``returnBalances`` is also the first
-request of phases 1 and 2), requests are paced under the exchange's rate limit and phase 4 is
-skipped.
+request of phases 1, 2 and 5), requests are paced under the exchange's rate limit and phase 4
+is skipped.
 """
 
 from __future__ import annotations
@@ -28,167 +37,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import secrets
-import string
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 
 from polo_fast.bench.clients import ClientSpec
 from polo_fast.bench.conn import Conn, Target
+from polo_fast.bench.plan import PARALLEL_KEYS, CellKeys, CellResult, Plan
 
-__all__ = [
-    "CellKeys",
-    "CellResult",
-    "Plan",
-    "make_cell_keys",
-    "new_key",
-    "new_result",
-    "plan_for",
-    "prime",
-    "run_profile",
-]
-
-_ALNUM = string.ascii_uppercase + string.digits
-PARALLEL_KEYS = 4
-
-
-def new_key() -> tuple[str, str]:
-    """A fresh (key, secret) in the exchange's shape, for the stand-in only."""
-    key = "-".join("".join(secrets.choice(_ALNUM) for _ in range(8)) for _ in range(4))
-    return key, secrets.token_hex(64)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How many of each measurement one cell takes."""
-
-    balances: int
-    orders: int
-    parallel: int
-    cold_reps: int
-    pre: int = 3
-
-    def as_dict(self) -> dict[str, int]:
-        """JSON-ready form."""
-        return {
-            "balances": self.balances,
-            "orders": self.orders,
-            "parallel": self.parallel,
-            "cold_reps": self.cold_reps,
-            "pre": self.pre,
-        }
-
-
-def _clamp(x: float, lo: int, hi: int) -> int:
-    return max(lo, min(hi, int(x)))
-
-
-def plan_for(
-    rtt_ms: float, *, quick: bool = False, requests: int | None = None, real: bool = False
-) -> Plan:
-    """Size a cell by its RTT so that slow profiles take seconds, not minutes.
-
-    ``requests`` fixes the warm ``returnBalances`` count (orders and parallel scale from it).
-    """
-    per_s = rtt_ms / 1000.0 + 0.0015  # a round trip plus a slow client's own time
-    budget = 0.6 if quick else 3.0
-    if real:
-        n = requests or (10 if quick else 30)
-        return Plan(balances=n, orders=0, parallel=0, cold_reps=2 if quick else 3, pre=1)
-    if requests is not None:
-        n = max(1, requests)
-        return Plan(
-            balances=n,
-            orders=max(1, n // 2),
-            parallel=max(1, n // 4),
-            cold_reps=2 if quick else 3,
-            pre=2,
-        )
-    if quick:
-        return Plan(
-            balances=_clamp(0.5 * budget / per_s, 10, 300),
-            orders=_clamp(0.25 * budget / (2 * per_s), 3, 100),
-            parallel=_clamp(0.1 * budget / per_s, 3, 50),
-            cold_reps=_first_reps(rtt_ms, quick=True),
-            pre=2,
-        )
-    return Plan(
-        balances=_clamp(0.45 * budget / per_s, 20, 1500),
-        orders=_clamp(0.3 * budget / (2 * per_s), 8, 400),
-        parallel=_clamp(0.15 * budget / per_s, 8, 300),
-        cold_reps=_first_reps(rtt_ms, quick=False),
-    )
-
-
-def _first_reps(rtt_ms: float, *, quick: bool) -> int:
-    """How many cold and after-warm-up first orders to take (one sample each per client).
-
-    A first order is one sample per fresh client, so its median needs more of them than a
-    median of two where they are cheap (low RTT): on a shared machine a single scheduling
-    delay of a few milliseconds is as large as the whole round trip at ``iad``.
-    """
-    if quick:
-        return 5 if rtt_ms <= 10 else (2 if rtt_ms <= 50 else 1)
-    return 9 if rtt_ms <= 10 else (5 if rtt_ms < 50 else 3)
-
-
-@dataclass
-class CellKeys:
-    """The keys one cell uses: one per cold and after-warm-up client, one main, four parallel."""
-
-    cold: list[tuple[str, str]]
-    after: list[tuple[str, str]]
-    main: tuple[str, str]
-    parallel: list[tuple[str, str]]
-
-    def all(self) -> list[tuple[str, str]]:
-        """Every (key, secret) pair of the cell."""
-        return [*self.cold, *self.after, self.main, *self.parallel]
-
-
-def make_cell_keys(reps: int) -> CellKeys:
-    """Fresh keys for one cell (each client instance gets its own, so nonces never collide)."""
-    return CellKeys(
-        cold=[new_key() for _ in range(reps)],
-        after=[new_key() for _ in range(reps)],
-        main=new_key(),
-        parallel=[new_key() for _ in range(PARALLEL_KEYS)],
-    )
-
-
-@dataclass
-class CellResult:
-    """What one cell measured (milliseconds unless named otherwise)."""
-
-    client: str
-    profile: str
-    rtt_ms: float
-    first_op: str
-    cold_ms: list[float] = field(default_factory=list)
-    after_warm_up_ms: list[float] = field(default_factory=list)
-    warm_up_ms: list[float] = field(default_factory=list)
-    balances_ms: list[float] = field(default_factory=list)
-    buy_ms: list[float] = field(default_factory=list)
-    cancel_ms: list[float] = field(default_factory=list)
-    cpu_us_balances: float | None = None
-    cpu_us_orders: float | None = None
-    parallel_requests: int = 0
-    parallel_seconds: float | None = None
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def parallel_rps(self) -> float | None:
-        """Requests per second over the parallel phase."""
-        if not self.parallel_seconds or not self.parallel_requests:
-            return None
-        return self.parallel_requests / self.parallel_seconds
-
-
-def new_result(client: str, profile: str, rtt_ms: float, real: bool) -> CellResult:
-    """An empty result for one cell (its first request is an order unless ``real``)."""
-    return CellResult(client, profile, rtt_ms, "returnBalances" if real else "buy")
+__all__ = ["IdleCell", "prime", "run_idle", "run_profile"]
 
 
 def _ms(t0: int, t1: int) -> float:
@@ -236,26 +93,43 @@ async def _closing(conn: Conn) -> None:
         await conn.close()
 
 
+@contextlib.asynccontextmanager
+async def _started(
+    spec: ClientSpec, target: Target, keys: Sequence[tuple[str, str]]
+) -> AsyncIterator[Conn]:
+    """A client of ``spec`` for ``keys``, started; closed when the block ends."""
+    conn = spec.make(target, keys)
+    try:
+        await conn.start()
+        yield conn
+    finally:
+        await _closing(conn)
+
+
+async def _open_warm(conn: Conn, n: int, pacer: _Pacer) -> None:
+    """Start ``conn``, warm it up, then ``n`` untimed (paced) ``returnBalances``."""
+    await conn.start()
+    await conn.warm_up()
+    conn.prepare("balances", n)
+    for _ in range(n):
+        await conn.balances()
+        await pacer()
+
+
 async def _cold_one(
     spec: ClientSpec, target: Target, key: tuple[str, str], res: CellResult, pacer: _Pacer
 ) -> None:
-    conn = spec.make(target, [key])
-    try:
-        await conn.start()
+    async with _started(spec, target, [key]) as conn:
         gc.collect()
         res.cold_ms.append(await _first_request(conn, target.real))
         _check(conn)
-    finally:
-        await _closing(conn)
     await pacer()
 
 
 async def _after_one(
     spec: ClientSpec, target: Target, key: tuple[str, str], res: CellResult, pacer: _Pacer
 ) -> None:
-    conn = spec.make(target, [key])
-    try:
-        await conn.start()
+    async with _started(spec, target, [key]) as conn:
         # Collect before warm_up(), never between it and the order: a full collection there
         # (~4 ms of CPU) made the order pay what no warm order pays: cold caches (the floor's
         # first buy took 330 us of CPU instead of 75), the handshake's tail read late, and
@@ -268,8 +142,6 @@ async def _after_one(
         await pacer()
         res.after_warm_up_ms.append(await _first_request(conn, target.real))
         _check(conn)
-    finally:
-        await _closing(conn)
     await pacer()
 
 
@@ -326,19 +198,16 @@ async def prime(
     long-running bot are paid before anything is measured. Returns the errors seen."""
     errors = []
     for spec in specs:
-        conn = spec.make(target, [keys[spec.name]])
         try:
-            await conn.start()
-            await conn.warm_up()
-            conn.prepare("balances", 1)
-            await conn.balances()
-            if not target.real:
-                conn.prepare("orders", 1)
-                await conn.cancel(await conn.buy(0))
+            async with _started(spec, target, [keys[spec.name]]) as conn:
+                await conn.warm_up()
+                conn.prepare("balances", 1)
+                await conn.balances()
+                if not target.real:
+                    conn.prepare("orders", 1)
+                    await conn.cancel(await conn.buy(0))
         except Exception as exc:
             errors.append(f"{spec.name}: {_error(exc)}")
-        finally:
-            await _closing(conn)
     return errors
 
 
@@ -391,12 +260,7 @@ async def run_profile(
             note(spec.name, "warm: warming up", 0.0)
             conn = spec.make(target, [keys[spec.name].main])
             try:
-                await conn.start()
-                await conn.warm_up()
-                conn.prepare("balances", plan.pre)
-                for _ in range(plan.pre):
-                    await conn.balances()
-                    await pacer()
+                await _open_warm(conn, plan.pre, pacer)
                 conns[spec.name] = conn
             except Exception as exc:
                 results[spec.name].errors.append(f"warm: {_error(exc)}")
@@ -442,6 +306,60 @@ async def run_profile(
             await _parallel(spec, target, plan, keys[spec.name], results[spec.name])
 
 
+@dataclass(frozen=True)
+class IdleCell:
+    """One client instance of the idle phase: a client, its profile's target, its own key,
+    and the cell result its first order after idle goes into."""
+
+    spec: ClientSpec
+    target: Target
+    key: tuple[str, str]
+    result: CellResult
+
+
+async def run_idle(
+    cells: Sequence[IdleCell],
+    seconds: float,
+    *,
+    pace: float = 0.0,
+    step: Callable[[str, str, float], None] | None = None,
+) -> None:
+    """Phase 5 for every profile at once: open and warm one instance per cell (two untimed
+    ``returnBalances``), leave them all idle for ``seconds``, then time each one's first
+    order (``returnBalances`` against the real exchange), cell after cell.
+
+    Errors are recorded in the cell's result (``idle: ...``/``after idle: ...``), never raised.
+    """
+    pacer = _Pacer(pace)
+    note = step or (lambda _c, _p, _f: None)
+    live: list[tuple[IdleCell, Conn]] = []
+    try:
+        for cell in cells:
+            note(cell.spec.name, "idle: warming up", 0.0)
+            conn = cell.spec.make(cell.target, [cell.key])
+            try:
+                await _open_warm(conn, 2, pacer)
+                _check(conn)
+                live.append((cell, conn))
+            except Exception as exc:
+                cell.result.errors.append(f"idle: {_error(exc)}")
+                await _closing(conn)
+        gc.collect()
+        note("every client", f"idle for {seconds:g} s", 0.0)
+        await asyncio.sleep(seconds)
+        for cell, conn in live:
+            note(f"{cell.result.profile} {cell.spec.name}", "after idle", 1.0 / len(live))
+            try:
+                cell.result.after_idle_ms.append(await _first_request(conn, cell.target.real))
+                _check(conn)
+            except Exception as exc:
+                cell.result.errors.append(f"after idle: {_error(exc)}")
+            await pacer()
+    finally:
+        for _, conn in live:
+            await _closing(conn)
+
+
 async def _parallel(
     spec: ClientSpec, target: Target, plan: Plan, keys: CellKeys, res: CellResult
 ) -> None:
@@ -476,13 +394,3 @@ async def _parallel(
     finally:
         for c in conns:
             await _closing(c)
-
-
-def new_loop() -> asyncio.AbstractEventLoop:
-    """A new event loop for the clients: uvloop when installed (as polo_fast prefers)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: Any = uvloop.new_event_loop()
-    return loop  # type: ignore[no-any-return]

@@ -5,7 +5,9 @@ machine allows), so the client-side CPU time the bench reads from its own proces
 clients' alone. Protocol on the pipes: the parent writes one JSON line on stdin
 (``{"keys": {key: secret}, "profiles": [...], "colo": "IAD", "cpus": [1]}``); the child
 answers one JSON line on stdout (``{"url", "ca_path", "proxies": {profile: port},
-"rtt_ms": {profile: ms}}``) once everything listens, then serves until its stdin closes.
+"rtt_ms": {profile: ms}, "keepalive_timeout": s, "loop": "uvloop"|"asyncio"}``) once
+everything listens, then serves until its stdin closes. The child runs on
+:mod:`polo_fast._loop`'s loop (uvloop where installed), as ``polo-fast exchange`` does.
 Secrets travel only over the pipe, never on a command line.
 """
 
@@ -22,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from polo_fast._loop import run as run_loop
+
 __all__ = ["ExchangeProcess", "ServerInfo", "main"]
 
 
@@ -34,6 +38,9 @@ class ServerInfo:
     proxies: dict[str, int]
     rtt_ms: dict[str, float]
     pid: int
+    keepalive_timeout: float | None = None
+    loop: str = ""
+    """The child's event loop: ``uvloop`` or ``asyncio`` (its loop class's package)."""
 
     def profile_url(self, profile: str) -> str:
         """The base URL that reaches the stand-in through ``profile``'s WAN proxy."""
@@ -63,6 +70,8 @@ async def _serve(cfg: dict[str, Any]) -> None:
             "ca_path": ex.ca_path,
             "proxies": proxies,
             "rtt_ms": {n: float(PROFILES[n]) for n in profiles},
+            "keepalive_timeout": ex.keepalive_timeout,
+            "loop": type(loop).__module__.partition(".")[0],
         }
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()
@@ -80,16 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cpus and hasattr(os, "sched_setaffinity"):
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, set(cpus))
-    loop_kind = cfg.get("loop", "asyncio")
-    if loop_kind == "uvloop":
-        try:
-            import uvloop
-        except ImportError:
-            loop_kind = "asyncio"
-        else:
-            uvloop.run(_serve(cfg))
-            return 0
-    asyncio.run(_serve(cfg))
+    if cfg.get("loop", "uvloop") == "asyncio":
+        asyncio.run(_serve(cfg))
+    else:  # the loop ``polo-fast exchange`` serves on: uvloop's when it is installed
+        run_loop(_serve(cfg))
     return 0
 
 
@@ -100,7 +103,9 @@ class ExchangeProcess:
         keys: every key -> secret the run will use.
         profiles: the WAN profiles to start one proxy for each.
         cpus: CPUs to pin the child to (None: no pinning).
-        loop: ``asyncio`` or ``uvloop`` for the child's event loop.
+        loop: the child's event loop: ``uvloop`` (the default: :mod:`polo_fast._loop`'s,
+            as ``polo-fast exchange`` uses; stock asyncio where uvloop is not installed) or
+            ``asyncio`` (the stock loop).
         timeout: seconds to wait for the child to listen.
     """
 
@@ -110,7 +115,7 @@ class ExchangeProcess:
         profiles: Sequence[str],
         *,
         cpus: Sequence[int] | None = None,
-        loop: str = "asyncio",
+        loop: str = "uvloop",
         timeout: float = 60.0,
     ) -> None:
         self._cfg = {
@@ -165,6 +170,8 @@ class ExchangeProcess:
             proxies={k: int(v) for k, v in data["proxies"].items()},
             rtt_ms={k: float(v) for k, v in data["rtt_ms"].items()},
             pid=proc.pid,
+            keepalive_timeout=data.get("keepalive_timeout"),
+            loop=str(data.get("loop", "")),
         )
         return self.info
 

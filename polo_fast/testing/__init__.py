@@ -1,7 +1,9 @@
 """Test infrastructure that ships with polo_fast: the stand-in exchange and the WAN emulator.
 
 ``StandInExchange`` is a faithful local Poloniex (legacy HTTP API) on loopback;
-``WanProxy`` delays a TCP connection by a chosen round-trip time (``PROFILES``).
+``WanProxy`` delays a TCP connection by a chosen round-trip time (``PROFILES``, the one
+table of named RTTs). :mod:`polo_fast.testing.keys` generates test keys; ``polo-fast
+exchange`` and ``polo-fast wan`` are in :mod:`polo_fast.testing._cli`.
 """
 
 from __future__ import annotations

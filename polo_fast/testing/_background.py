@@ -1,4 +1,8 @@
-"""Run a stand-in service (exchange, WAN proxy) on its own loop in a background thread."""
+"""Run a stand-in service (exchange, WAN proxy) on its own loop in a background thread.
+
+:class:`Service` is what every stand-in service shares: ``start()``/``stop()`` coroutines,
+``async with service:``, and ``with service.running():`` for blocking code.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,16 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
-__all__ = ["in_background", "new_loop"]
+from polo_fast._loop import new_event_loop
 
+__all__ = ["Service", "in_background", "new_loop"]
 
-def new_loop() -> asyncio.AbstractEventLoop:
-    """A new event loop: uvloop's when it is installed."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+S = TypeVar("S", bound="Service")
+
+#: The one loop factory (:func:`polo_fast._loop.new_event_loop`), under its old name here.
+new_loop = new_event_loop
 
 
 @contextlib.contextmanager
@@ -54,3 +57,34 @@ def in_background(
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
+
+
+class Service:
+    """A service with ``start()``/``stop()`` coroutines: ``async with`` it on a running loop, or
+    ``with service.running():`` from blocking code (its own loop in a background thread).
+
+    Subclasses implement :meth:`start` and :meth:`stop` and name their thread.
+    """
+
+    thread_name = "polo-service"
+
+    async def start(self) -> None:
+        """Start serving."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Stop serving and close everything."""
+        raise NotImplementedError
+
+    async def __aenter__(self: S) -> S:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @contextlib.contextmanager
+    def running(self: S) -> Iterator[S]:
+        """Run the service in a background thread with its own loop (uvloop if present)."""
+        with in_background(self.start, self.stop, self.thread_name):
+            yield self

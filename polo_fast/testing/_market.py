@@ -323,22 +323,17 @@ class Market:
             realised = pos.apply(qty if order.side == "buy" else -qty, price)
             acct.margin[info.base] += realised - q8(total * fee)
             return
+        # a buy pays ``total`` of the base currency for ``qty`` of the quote; a sell the reverse
         if order.side == "buy":
-            if maker:
-                held = min(order.reserved, total)
-                order.reserved -= held
-                acct.exchange[info.base] -= total - held
-            else:
-                acct.exchange[info.base] -= total
-            acct.exchange[info.quote] += q8(qty * (1 - fee))
+            paid, got, pays, gets = total, qty, info.base, info.quote
         else:
-            if maker:
-                held = min(order.reserved, qty)
-                order.reserved -= held
-                acct.exchange[info.quote] -= qty - held
-            else:
-                acct.exchange[info.quote] -= qty
-            acct.exchange[info.base] += q8(total * (1 - fee))
+            paid, got, pays, gets = qty, total, info.quote, info.base
+        if maker:  # a resting order pays first from what it reserved
+            held = min(order.reserved, paid)
+            order.reserved -= held
+            paid -= held
+        acct.exchange[pays] -= paid
+        acct.exchange[gets] += q8(got * (1 - fee))
 
     # -- cancel and move ----------------------------------------------------------------------
     def cancel(self, acct: Account, order: Order) -> Decimal:

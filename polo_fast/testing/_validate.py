@@ -19,8 +19,8 @@ from polo_fast.testing._refdata import CURRENCIES, PAIRS, q8
 
 __all__ = ["decode", "validate"]
 
-_DECIMAL = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)\Z")
-_DIGITS = re.compile(r"\d{1,20}\Z")
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+_DIGITS = re.compile(r"[0-9]{1,20}\Z")
 _PAIR = re.compile(r"[A-Z0-9]{1,12}_[A-Z0-9]{1,12}\Z")
 
 # Public commands answer with their own texts (spec §5.1).

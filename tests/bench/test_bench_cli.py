@@ -12,8 +12,8 @@ import pytest
 from polo_fast.bench import main_bench
 from polo_fast.bench.clients import CLIENTS, DEFAULT_CLIENTS
 from polo_fast.bench.floor import FloorProtocol, _chunked_end
+from polo_fast.bench.plan import plan_for
 from polo_fast.bench.report import SCHEMA, check_targets, format_targets
-from polo_fast.bench.runner import plan_for
 from polo_fast.bench.stats import median, percentile, ratio, summarize
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

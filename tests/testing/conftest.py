@@ -7,6 +7,7 @@ with a plain aiohttp session.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -32,13 +33,15 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @contextlib.contextmanager
-def cli(module: str, *args: str) -> Iterator[str]:
-    """Run ``module``'s ``main(args)`` in a child process; yield its banner (the lines up to
+def cli(command: str, *args: str) -> Iterator[str]:
+    """Run ``polo-fast COMMAND ARGS`` in a child process; yield its banner (the lines up to
     the one saying Ctrl-C); then send SIGINT and check that it exits with 0."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    code = f"import sys; from {module} import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-m", "polo_fast", command, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert proc.stdout is not None
@@ -54,6 +57,21 @@ def cli(module: str, *args: str) -> Iterator[str]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def get_trace(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> tuple[bytes, bytes]:
+    """One keep-alive ``GET /cdn-cgi/trace`` on a raw connection; return the response head and
+    body."""
+    writer.write(b"GET /cdn-cgi/trace HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, await reader.readexactly(length)
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -17,8 +17,9 @@ import orjson
 import pytest
 
 from polo_fast.testing import StandInExchange
+from polo_fast.testing.spot import SpotExchange
 from tests.conftest import make_keys
-from tests.testing.conftest import Raw, Run, cli, sign
+from tests.testing.conftest import Raw, Run, cli, get_trace, sign
 
 BAD = "Invalid API key/secret pair."
 
@@ -316,7 +317,7 @@ def test_plain_http_trace_and_sync_form() -> None:
 def test_cli_prints_url_and_ca_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     journal = tmp_path / "j.jsonl"
     args = ["--key", "CLI-KEY:cli-secret", "--journal", str(journal), "--rate-limit", "0"]
-    with cli("polo_fast.testing.exchange", *args, "--colo", "EWR") as text:
+    with cli("exchange", *args, "--colo", "EWR") as text:
         url = text.split("stand-in exchange: ", 1)[1].split()[0]
         ca = text.split("CA certificate:", 1)[1].split()[0]
         assert "cli-secret" not in text  # a secret the user chose is never echoed
@@ -339,7 +340,7 @@ def test_cli_prints_url_and_ca_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def test_cli_without_keys_generates_one_and_prints_it_once() -> None:
-    with cli("polo_fast.testing.exchange", "--no-tls") as text:
+    with cli("exchange", "--no-tls") as text:
         url = text.split("stand-in exchange: ", 1)[1].split()[0]
         key = text.split("key:", 1)[1].split()[0]
         secret = text.split("secret:", 1)[1].split()[0]
@@ -357,3 +358,79 @@ def test_cli_without_keys_generates_one_and_prints_it_once() -> None:
         )
         with urllib.request.urlopen(req) as resp:
             assert orjson.loads(resp.read())["takerFee"] == "0.00200000"
+
+
+# -- idle keep-alive connections (issue 10) ----------------------------------------------
+
+
+#: Both stand-ins share the listening and its checks (polo_fast.testing._service).
+STANDINS = [StandInExchange, SpotExchange]
+
+
+@pytest.mark.parametrize("standin", STANDINS)
+def test_idle_keep_alive_connection_is_closed_after_the_timeout(
+    run: Run, standin: type[StandInExchange | SpotExchange]
+) -> None:
+    timeout = 0.3
+
+    async def body() -> None:
+        keys = make_keys(1)
+        async with standin(keys, tls=False, keepalive_timeout=timeout) as ex:
+            assert ex.keepalive_timeout == timeout
+            reader, writer = await asyncio.open_connection("127.0.0.1", ex.port)
+            try:
+                # a kept-alive connection serves request after request ...
+                for _ in range(2):
+                    head, _ = await get_trace(reader, writer)
+                    assert head.startswith(b"HTTP/1.1 200")
+                idle_from = asyncio.get_running_loop().time()
+                # ... and, left idle, is closed by the server (EOF), not by us
+                assert await asyncio.wait_for(reader.read(), timeout=30) == b""
+                idle = asyncio.get_running_loop().time() - idle_from
+                assert idle >= 0.8 * timeout
+            finally:
+                writer.close()
+
+    run(body())
+
+
+@pytest.mark.parametrize("standin", STANDINS)
+def test_keep_alive_timeout_default_and_checks(
+    standin: type[StandInExchange | SpotExchange],
+) -> None:
+    assert standin(tls=False).keepalive_timeout == 60.0
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="keepalive_timeout"):
+            standin(tls=False, keepalive_timeout=bad)
+    for port in (-1, 65536, 99999):
+        with pytest.raises(ValueError, match="port"):
+            standin(tls=False, port=port)
+
+
+@pytest.mark.parametrize("api", ["legacy", "spot"])
+def test_cli_sets_the_keep_alive_timeout(api: str) -> None:
+    with cli("exchange", "--api", api, "--no-tls", "--keepalive-timeout", "0.3") as text:
+        assert "closed after 0.3 s" in text
+        url = text.split("exchange: ", 1)[1].split()[0]
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+
+        async def idle_until_closed() -> bytes:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            try:
+                await get_trace(reader, writer)
+                return await asyncio.wait_for(reader.read(), timeout=30)
+            finally:
+                writer.close()
+
+        assert asyncio.run(idle_until_closed()) == b""
+
+
+def test_the_bench_child_serves_on_polo_fast_loop() -> None:
+    pytest.importorskip("uvloop")
+    from polo_fast.bench.server import ExchangeProcess
+
+    with ExchangeProcess(make_keys(1), []) as info:
+        assert info.loop == "uvloop"
+        ctx = ssl.create_default_context(cafile=info.ca_path)
+        with urllib.request.urlopen(info.url + "/cdn-cgi/trace", context=ctx, timeout=10) as r:
+            assert r.status == 200

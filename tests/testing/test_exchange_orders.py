@@ -389,3 +389,23 @@ def test_every_private_command_answers(run: Run) -> None:
             assert len(ex.journal()) == len(PRIVATE)
 
     run(body())
+
+
+def test_judge_takes_only_ascii_digits_as_numbers(run: Run) -> None:
+    """Fullwidth and Arabic-Indic digits are digits to Python's ``\\d`` and
+    ``int()``, never to the exchange: the judge refuses them as a client's checks do."""
+    key, secret = next(iter(make_keys(1).items()))
+
+    async def body() -> None:
+        async with (
+            StandInExchange({key: secret}, rate_limit=None) as ex,
+            Raw(ex.url, key, secret, ex.ca_path) as c,
+        ):
+            for text in ("１２", "١٢", "0.1２"):
+                status, err = await c.call("buy", currencyPair="BTC_ETH", rate=text, amount="1")
+                assert status == 422 and "error" in err, (text, status, err)
+                status, err = await c.call("cancelOrder", orderNumber=text)
+                assert status == 422 and "error" in err, (text, status, err)
+            assert [e["status"] for e in ex.journal() if e["status"] == 200] == []
+
+    run(body())

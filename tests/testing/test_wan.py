@@ -12,6 +12,7 @@ import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,25 @@ def test_profiles_and_arguments() -> None:
     for bad in ({}, {"profile": "mars"}, {"rtt_ms": -1.0}, {"rtt_ms": 5.0, "profile": "iad"}):
         with pytest.raises(ValueError):
             WanProxy("127.0.0.1", 1, **bad)
+
+
+def test_dub_profile_and_non_finite_or_out_of_range_values_are_refused() -> None:
+    # Dublin (the exchange's later advice) sits between Chicago and Frankfurt
+    assert PROFILES["chicago"] < PROFILES["dub"] < PROFILES["frankfurt"]
+    assert list(PROFILES.values()) == sorted(PROFILES.values())  # the table is in RTT order
+    nan, inf = float("nan"), float("inf")
+    bad: list[dict[str, Any]] = [
+        {"rtt_ms": nan},
+        {"rtt_ms": inf},
+        {"rtt_ms": 1.0, "jitter_ms": nan},
+        {"rtt_ms": 1.0, "jitter_ms": inf},
+        {"rtt_ms": 1.0, "port": 65536},
+    ]
+    for kwargs in bad:
+        with pytest.raises(ValueError):
+            WanProxy("127.0.0.1", 1, **kwargs)
+    with pytest.raises(ValueError, match="target_port"):
+        WanProxy("127.0.0.1", 99999, rtt_ms=1.0)
 
 
 def test_adds_its_rtt_each_round_trip(run: Run) -> None:
@@ -255,7 +275,7 @@ def test_cli_forwards_with_a_profile_until_ctrl_c() -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     target = listener.getsockname()[1]
     try:
-        with cli("polo_fast.testing.wan", f"127.0.0.1:{target}", "--profile", "nyc") as line:
+        with cli("wan", f"127.0.0.1:{target}", "--profile", "nyc") as line:
             assert "RTT 6 ms" in line
             port = int(line.split()[2].rsplit(":", 1)[1])
             with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
