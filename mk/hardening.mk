@@ -1,6 +1,7 @@
 # Hardening and release targets (wheel, asan, valgrind, fuzz, soak), included by Makefile.
 #
-#   make asan       C driver + signing tests + fuzz corpus under ASan/UBSan (separate build)
+#   make asan       C drivers (legacy + Spot route) + signing tests + fuzz corpus under
+#                   ASan/UBSan (separate build)
 #   make valgrind   the same under valgrind memcheck (C driver, then Python on the in-place build)
 #   make fuzz       atheris on fuzz/fuzz_sign.py for FUZZ_SECONDS, new finds merged into
 #                   tests/fuzz_corpus/ (FUZZ_MERGE=0 to keep the kept corpus as it is)
@@ -15,10 +16,15 @@ HARDEN_DIR    := build/hardening
 ABS_PY         = $(abspath $(PY))
 SAN_FLAGS     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1
 DRIVER_CFLAGS := -std=c99 -Wall -Wextra -Werror -Icsrc
-DRIVER_SRC    := fuzz/sign_check.c csrc/polo_sign.c csrc/polo_sign.h
+DRIVER_SRC    := fuzz/sign_check.c fuzz/ref_sign.c fuzz/check_common.c csrc/polo_sign.c \
+                 csrc/polo_sign.h
 LIBASAN        = $(shell $(CC) -print-file-name=libasan.so)
+# the Spot route's driver (fuzz/spot_check.c): vectors, random inputs vs ref_spot.c, capacities
+SPOT_SRC      := fuzz/spot_check.c fuzz/ref_spot.c fuzz/check_common.c csrc/polo_spot.c \
+                 csrc/polo_spot.h
+SPOT_N        ?= $(ASAN_N)
 # the signing tests and the fuzz corpus replay: what the sanitizer targets run under Python
-SIGN_TESTS    := tests/test_signing.py tests/test_fuzz_corpus.py
+SIGN_TESTS    := tests/test_signing.py tests/test_fuzz_corpus.py tests/spot/test_signing.py
 ASAN_N        ?= 3000
 VALGRIND_N    ?= 300
 
@@ -40,6 +46,14 @@ $(HARDEN_DIR)/sign_check_evp: $(DRIVER_SRC)
 	@mkdir -p $(HARDEN_DIR)
 	$(CC) $(DRIVER_CFLAGS) -O1 -g -DPOLO_SIGN_USE_EVP -o $@ fuzz/sign_check.c csrc/polo_sign.c -lcrypto
 
+$(HARDEN_DIR)/spot_check_asan: $(SPOT_SRC)
+	@mkdir -p $(HARDEN_DIR)
+	$(CC) $(DRIVER_CFLAGS) $(SAN_FLAGS) -o $@ fuzz/spot_check.c csrc/polo_spot.c -lcrypto
+
+$(HARDEN_DIR)/spot_check_asan_evp: $(SPOT_SRC)
+	@mkdir -p $(HARDEN_DIR)
+	$(CC) $(DRIVER_CFLAGS) $(SAN_FLAGS) -DPOLO_SIGN_USE_EVP -o $@ fuzz/spot_check.c csrc/polo_spot.c -lcrypto
+
 hardening-c: $(HARDEN_DIR)/sign_check $(HARDEN_DIR)/sign_check_evp
 
 # ---------------------------------------------------------------- make asan
@@ -54,12 +68,17 @@ ASAN_PY_ENV  = LD_PRELOAD=$(LIBASAN) PYTHONMALLOC=malloc PYTHONDONTWRITEBYTECODE
 # a copy of the package built with the sanitizers, so the in-place module stays as it is
 ASAN_TREE   := $(HARDEN_DIR)/asan-tree
 
-asan: venv $(HARDEN_DIR)/sign_check_asan $(HARDEN_DIR)/sign_check_asan_evp
+asan: venv $(HARDEN_DIR)/sign_check_asan $(HARDEN_DIR)/sign_check_asan_evp \
+		$(HARDEN_DIR)/spot_check_asan $(HARDEN_DIR)/spot_check_asan_evp
 	@test -f "$(LIBASAN)" || { echo "libasan.so not found for $(CC)"; exit 1; }
 	$(ASAN_C_ENV) $(HARDEN_DIR)/sign_check_asan -n $(ASAN_N)
 	$(ASAN_C_ENV) $(HARDEN_DIR)/sign_check_asan_evp -n $(ASAN_N)
 	$(ASAN_C_ENV) $(HARDEN_DIR)/sign_check_asan --hygiene -n 300
 	$(ASAN_C_ENV) $(HARDEN_DIR)/sign_check_asan_evp --hygiene -n 300
+	$(ASAN_C_ENV) $(HARDEN_DIR)/spot_check_asan -n $(SPOT_N)
+	$(ASAN_C_ENV) $(HARDEN_DIR)/spot_check_asan_evp -n $(SPOT_N)
+	$(ASAN_C_ENV) $(HARDEN_DIR)/spot_check_asan --hygiene -n 300
+	$(ASAN_C_ENV) $(HARDEN_DIR)/spot_check_asan_evp --hygiene -n 300
 	rm -rf $(ASAN_TREE) && mkdir -p $(ASAN_TREE)
 	cp -r polo_fast csrc tests fuzz pyproject.toml README.md $(ASAN_TREE)/
 	find $(ASAN_TREE) \( -name '*.so' -o -name '*.o' -o -name '_polo_sign.c' \) -delete
