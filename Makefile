@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CC     ?= cc
 CFLAGS_C := -std=c99 -O2 -Wall -Wextra -Werror
 
-.PHONY: all venv test bench bench-sign bench-roundtrip bench-latency lint typecheck clean sysdeps
+.PHONY: all venv test cov bench bench-sign bench-roundtrip bench-latency lint typecheck clean sysdeps
 
 all: venv
 
@@ -18,7 +18,7 @@ sysdeps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev openssl curl; \
 	fi
 
-$(STAMP): pyproject.toml setup.py csrc/polo_sign.c csrc/polo_sign.h polo_fast/_ffi_build.py | sysdeps
+$(STAMP): pyproject.toml setup.py csrc/polo_sign.c csrc/polo_sign.h csrc/polo_spot.c csrc/polo_spot.h polo_fast/_ffi_build.py | sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[test,bench,dev]'
@@ -28,6 +28,11 @@ venv: $(STAMP)
 
 test: venv
 	$(PY) -m pytest -q
+
+# Line and branch coverage of the library over the whole suite (report in the terminal and cov-html/).
+cov: venv
+	$(PY) -m pytest -q -p no:cacheprovider --cov=polo_fast --cov-branch \
+		--cov-report=term:skip-covered --cov-report=html:cov-html
 
 lint: venv
 	$(VENV)/bin/ruff check polo_fast tests benchmarks tools fuzz
@@ -39,9 +44,14 @@ typecheck: venv
 benchmarks/floor_sign: benchmarks/floor_sign.c csrc/polo_sign.c csrc/polo_sign.h
 	$(CC) $(CFLAGS_C) -Icsrc -o $@ benchmarks/floor_sign.c csrc/polo_sign.c -lcrypto
 
-bench-sign: venv benchmarks/floor_sign
+benchmarks/floor_spot: benchmarks/floor_spot.c csrc/polo_spot.c csrc/polo_spot.h
+	$(CC) $(CFLAGS_C) -Icsrc -o $@ benchmarks/floor_spot.c csrc/polo_spot.c -lcrypto
+
+bench-sign: venv benchmarks/floor_sign benchmarks/floor_spot
 	./benchmarks/floor_sign
 	$(PY) -m pytest benchmarks/bench_sign.py --benchmark-only --benchmark-columns=median,iqr,mean,ops -q
+	./benchmarks/floor_spot
+	$(PY) -m pytest benchmarks/bench_spot_sign.py --benchmark-only --benchmark-columns=median,iqr,mean,ops -q
 
 bench-roundtrip: venv
 	$(PY) benchmarks/bench_roundtrip.py
@@ -53,8 +63,10 @@ bench-latency: venv
 bench: bench-latency
 
 clean:
-	rm -rf build dist *.egg-info polo_fast/_polo_sign*.so polo_fast/_polo_sign.c benchmarks/floor_sign .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-out
+	rm -rf build dist *.egg-info polo_fast/_polo_sign*.so polo_fast/_polo_sign.c benchmarks/floor_sign benchmarks/floor_spot .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks bench-out cov-html .coverage
 	rm -rf $(VENV)
 
 # Hardening and release targets: wheel, asan, valgrind, fuzz, soak.
 include mk/hardening.mk
+# The C-level libFuzzer targets (make fuzz-c), not run by CI.
+-include mk/fuzz.mk
