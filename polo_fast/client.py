@@ -10,11 +10,14 @@ Every private call takes one path (:meth:`Client._private`): the arguments are c
 against the command table (``polo_fast/commands.py``) before anything is signed; the call
 then takes its key's slot (:class:`_KeySlot`: a gate, at most one request of a key in
 flight by default, the nonce drawn inside it so nonces reach the exchange in order), and
-each attempt (:meth:`Client._attempt`) frames and signs the request in one call and hands
-it to the transport with one method, :meth:`Transport.start
-<polo_fast.transport.Transport.start>`. The client never touches a connection, an HTTP
-parser or a JSON decoder: the transport returns the result or a typed error. With several
-keys, a :class:`_KeyPool` (chosen at construction) picks the key of each call.
+each attempt (:meth:`Client._attempt`, inlined in ``_private`` for checked commands) frames
+and signs the request in one call and hands it to the transport with one call: the key's
+starter, which :meth:`Transport.starter <polo_fast.transport.Transport.starter>` gave once
+per key (``slot.start(command, data)``: :meth:`Transport.start` for a test transport, the
+lane's write, falling back to ``send``, for the network one). The client never touches a
+connection, an HTTP parser or a JSON decoder: the transport returns the result or a typed
+error. With several keys, a :class:`_KeyPool` (chosen at construction) picks the key of
+each call.
 
 Retry policy, in one place (:meth:`Client._retry`):
 
@@ -198,7 +201,7 @@ class _KeySlot:
     of a call and a nonce, in one signing call (C, or the pure fallback: the same bytes).
     """
 
-    __slots__ = ("busy", "frame", "gate", "head", "key", "limiter", "nonce", "signer")
+    __slots__ = ("busy", "frame", "gate", "head", "key", "limiter", "nonce", "signer", "start")
 
     def __init__(
         self,
@@ -208,8 +211,12 @@ class _KeySlot:
         head: Head,
         limiter: RateLimiter | None,
         in_flight: int,
+        start: Callable[[str, bytes], Awaitable[Any]],
     ) -> None:
         self.key = key
+        #: ``(command, data) -> awaitable``: the transport's start for this key
+        #: (``Transport.starter``, asked once)
+        self.start = start
         self.signer = signer
         self.nonce = nonce
         self.head = head
@@ -297,7 +304,9 @@ def _slots(
                 ) from None
             head = transport.head({"Key": k}, k)
             limiter = RateLimiter(rate_limit) if rate_limit is not None else None
-            slots.append(_KeySlot(k, signer, nonces[i], head, limiter, in_flight))
+            slots.append(
+                _KeySlot(k, signer, nonces[i], head, limiter, in_flight, transport.starter(head))
+            )
     finally:
         pairs.clear()
     return slots
@@ -669,9 +678,7 @@ class Client(CommandMethods, HoldsSecret):
                 )
         except (SigningError, TypeError) as exc:
             raise PoloniexArgumentError(f"{plan.name}: {exc}") from None
-        request = Request(plan.name, slot.head, data=data)
-        del data  # the request's bytes live in the request only, emptied once written
-        return self._transport.start(request)  # type: ignore[union-attr]
+        return slot.start(plan.name, data)
 
     def _retry(
         self,
@@ -778,7 +785,16 @@ class Client(CommandMethods, HoldsSecret):
                     nonce = slot.nonce.next()
                     if log.isEnabledFor(_DEBUG):
                         log.debug("%s key=%s nonce=%d", plan.name, key_prefix(slot.key), nonce)
-                    result = await self._attempt(slot, plan, fields, values, nonce)
+                    if fields is not None:  # _attempt(), inlined for checked commands
+                        try:
+                            data = slot.frame(fields[0], fields[1], nonce)
+                        except (SigningError, TypeError) as exc:
+                            raise PoloniexArgumentError(f"{plan.name}: {exc}") from None
+                        pending = slot.start(plan.name, data)
+                        del data  # the bytes live no longer than the write
+                        result = await pending
+                    else:
+                        result = await self._attempt(slot, plan, fields, values, nonce)
                     break
                 except (NonceError, TransportError) as exc:
                     tries = self._retry(exc, slot, plan, values, nonce, tries)

@@ -262,8 +262,9 @@ def test_a_stalled_handshake_is_not_sent_and_the_timeout_bounds_the_call(
                     with pytest.raises(E.ConnectError) as info:
                         await call
                     assert info.value.sent is False  # nothing sent: not "may have executed"
-                    # each attempt (lane and fallback together) within one timeout
-                    assert time.monotonic() - started < timeout * (1 + retries) + 0.4
+                    # each attempt (lane and fallback together) within one timeout; the slack
+                    # is for a loaded machine, the old behaviour (6 timeouts a call) still fails
+                    assert time.monotonic() - started < timeout * (1 + retries) * 1.5 + 0.5
             assert srv.seen == []
 
     run(main())

@@ -3,7 +3,8 @@
 A :class:`Transport` has one send method and ``close``; a test transport needs nothing
 else. :meth:`Transport.start` is the client's one call per attempt: it returns something to
 await, the connection's own future on the lean lane's fast path (no coroutine), else
-:meth:`send`'s coroutine.
+:meth:`send`'s coroutine; :meth:`Transport.starter` gives it once per key, so the client calls
+that one function per attempt.
 
 A signed request reaches the transport already framed (``Request.data``: request line,
 headers, ``Sign`` and body, built by one signing call from the key's prebuilt
@@ -15,7 +16,7 @@ transport that wants them, read the parts back with :attr:`Request.body` and
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from polo_fast.transport.framing import request_head, unframe
@@ -97,7 +98,6 @@ class Request:
         self,
         command: str,
         head: Head | None = None,
-        *,
         query: str = "",
         body: bytes = b"",
         sign: str = "",
@@ -159,6 +159,22 @@ class Transport(abc.ABC):
         network transport returns a connection's future when one is ready.
         """
         return self.send(request)
+
+    def starter(self, head: Head) -> Callable[[str, bytes], Awaitable[Any]]:
+        """:meth:`start` for one key's signed requests, asked once per key (``head``).
+
+        Returns a function ``(command, data) -> awaitable``: ``data`` is the framed request
+        (as ``Request.data``). The client calls it instead of :meth:`start` (its one call per
+        attempt). The default builds ``Request(command, head, data=data)`` and calls
+        :meth:`start`; the network transport returns the key's lane's starter, which writes
+        on an idle connection with no :class:`Request` and falls back to :meth:`send`.
+        """
+        start = self.start
+
+        def begin(command: str, data: bytes) -> Awaitable[Any]:
+            return start(Request(command, head, "", b"", "", data))
+
+        return begin
 
     def head(self, headers: Mapping[str, str], label: str) -> Head:
         """Prebuild what one API key needs on every private request (``headers``: ``Key``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from polo_fast.errors import ConnectError
@@ -140,6 +140,14 @@ class HttpTransport(Transport):
                 if fut is not None:
                     return fut
         return self.send(request)
+
+    def starter(self, head: Head) -> Callable[[str, bytes], Awaitable[Any]]:
+        """See :meth:`Transport.starter`: the key's lane's starter, falling back to
+        :meth:`send` (no lane: the default, :meth:`start`)."""
+        lane = head.lane
+        if lane is None:
+            return super().starter(head)
+        return lane.starter(head, self.send)
 
     async def send(self, request: Request) -> Any:
         """Send one request (see :meth:`Transport.send`)."""

@@ -33,15 +33,14 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httptools
 
 from polo_fast.transport.answers import Classify, LaneFailure, translate
+from polo_fast.transport.base import Head, Request
 from polo_fast.transport.tls import TLS_SESSION
-
-if TYPE_CHECKING:  # pragma: no cover
-    from polo_fast.transport.base import Request
 
 __all__ = ["Lane", "LaneFailure"]
 
@@ -87,7 +86,9 @@ class _Conn(asyncio.Protocol):
         self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[Any] | None = None
-        self.request: Request | None = None  # None: a warm-up round trip
+        # the request in flight: its command (None: a warm-up round trip) and key's head
+        self.command: str | None = None
+        self.key: Head | None = None
         # Two of llhttp's four callbacks are bound C methods, so they cost no Python call:
         # each body chunk is appended to ``body``, and the end of the headers empties
         # ``headers_pending`` (one element while the headers of an answer are incomplete).
@@ -182,8 +183,9 @@ class _Conn(asyncio.Protocol):
         if waiter is None:
             self.abort()  # an answer nobody asked for
             return
-        request = self.request
-        self.waiter = self.request = None
+        command = self.command
+        key = self.key
+        self.waiter = self.command = self.key = None
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         chunks.clear()
         self.head.clear()
@@ -197,11 +199,11 @@ class _Conn(asyncio.Protocol):
             self.transport.close()  # type: ignore[union-attr]
         if waiter.done():
             return
-        if request is None:
+        if command is None:
             waiter.set_result(status)
             return
-        try:  # a lane request always has its key's head
-            result = self.classify(status, body, request.command, request.head.label)  # type: ignore[union-attr]
+        try:
+            result = self.classify(status, body, command, key.label if key is not None else None)
         except Exception as exc:
             waiter.set_exception(exc)
         else:
@@ -211,12 +213,14 @@ class _Conn(asyncio.Protocol):
 
     def fail(self, failure: LaneFailure, cause: BaseException | None) -> None:
         waiter = self.waiter
-        request = self.request
-        self.waiter = None
-        self.request = None
+        command = self.command
+        key = self.key
+        self.waiter = self.command = self.key = None
         if waiter is not None and not waiter.done():
             failure.__cause__ = cause
-            waiter.set_exception(translate(failure, request) if request is not None else failure)
+            waiter.set_exception(
+                translate(failure, Request(command, key)) if command is not None else failure
+            )
 
     def watchdog(self) -> None:
         """Fail the request in flight once its deadline passed; re-arm while one is."""
@@ -254,19 +258,35 @@ class _Conn(asyncio.Protocol):
         return now - self.idle_since < max_idle
 
     def request_bytes(
-        self, request: Request | None, data: bytes, timeout: float
+        self, request: Request | None, data: bytes, timeout: float, now: float | None = None
     ) -> asyncio.Future[Any]:
         """Write one complete request; the future gets the classified answer or an error.
 
-        ``request`` None: a warm-up round trip; the future gets the status.
+        ``request`` None: a warm-up round trip; the future gets the status. ``now``: the
+        loop's time, when the caller just read it (the deadline is ``now + timeout``).
         """
+        if request is None:
+            return self.write(None, None, data, timeout, now)
+        return self.write(request.command, request.head, data, timeout, now)
+
+    def write(
+        self,
+        command: str | None,
+        key: Head | None,
+        data: bytes,
+        timeout: float,
+        now: float | None = None,
+    ) -> asyncio.Future[Any]:
+        """:meth:`request_bytes` for a request given by its command and key's head (command
+        None: a warm-up round trip)."""
         loop = self.loop
         waiter: asyncio.Future[Any] = loop.create_future()
         self.waiter = waiter
-        self.request = request
+        self.command = command
+        self.key = key
         self.received = 0
         self.expected.append(None)
-        self.deadline = loop.time() + timeout
+        self.deadline = (loop.time() if now is None else now) + timeout
         if self.timer is None:
             # One watchdog per connection, re-armed every ``tick`` while a request is in
             # flight, instead of a timer per request (it checks ``deadline``).
@@ -372,6 +392,43 @@ class Lane:
         data = request.data
         request.data = b""  # the signature lives no longer than the write
         return conn.request_bytes(request, data, self._timeout)
+
+    def starter(
+        self, head: Head, fallback: Callable[[Request], Awaitable[Any]]
+    ) -> Callable[[str, bytes], Awaitable[Any]]:
+        """A function ``(command, data) -> awaitable`` for the requests of one key (``head``):
+        :meth:`start`, then ``fallback(Request(command, head, data=data))`` when no
+        connection is ready, as one call.
+
+        The transport's per-key starter (:meth:`HttpTransport.starter`): on the warm path the
+        connection's future, with no call and no :class:`Request` between the client and
+        the connection's write.
+        """
+        lane = self
+
+        def start(command: str, data: bytes) -> Awaitable[Any]:
+            idle = lane._idle
+            if idle:
+                conn = idle.pop()
+                now = conn.loop.time()
+                transport = conn.transport
+                if (  # not conn.usable(now, lane._max_idle), inlined
+                    conn.closed
+                    or conn.waiter is not None
+                    or transport is None
+                    or transport.is_closing()
+                    or now - conn.idle_since >= lane._max_idle
+                ):
+                    conn.abort()
+                    other = lane.take()
+                    if other is None:
+                        return fallback(Request(command, head, "", b"", "", data))
+                    conn = other
+                    now = conn.loop.time()
+                return conn.write(command, head, data, lane._timeout, now)
+            return fallback(Request(command, head, "", b"", "", data))
+
+        return start
 
     async def send(self, request: Request, deadline: float) -> Any:
         """Send ``request``, connecting first when no idle connection is ready.
