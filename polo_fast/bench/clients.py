@@ -8,10 +8,10 @@ others get one instance per key).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from polo_fast.bench.competitors import AiohttpBot, PythonPoloniex, RequestsBot
 from polo_fast.bench.conn import Conn, PoloniexApiCalls, SyncConn, Target, order_number
@@ -36,28 +36,17 @@ KeyList = Sequence[tuple[str, str]]
 KEEP_WARM = 15.0
 
 
-def _accepts(cls: Any, name: str) -> bool:
-    try:
-        return name in inspect.signature(cls).parameters
-    except (TypeError, ValueError):  # pragma: no cover - no signature to read
-        return False
+def keep_warm() -> float:
+    """The ``keep_warm`` the bench passes to every polo_fast face (:data:`KEEP_WARM`)."""
+    return KEEP_WARM
 
 
-def keep_warm() -> float | None:
-    """The ``keep_warm`` the bench passes to ``polo_fast.Client``: :data:`KEEP_WARM` when the
-    client accepts that argument, else None (a client without it is measured as it is)."""
-    from polo_fast.client import Client
-
-    return KEEP_WARM if _accepts(Client, "keep_warm") else None
-
-
-def _connection_options(cls: Any, url: str) -> dict[str, Any]:
-    """``keep_warm`` and, for a plain ``http://`` target, ``allow_insecure_http=True``:
-    each only where ``cls`` takes it, so the bench runs on clients with and without them."""
-    kw: dict[str, Any] = {}
-    if _accepts(cls, "keep_warm"):
-        kw["keep_warm"] = KEEP_WARM
-    if url.startswith("http://") and _accepts(cls, "allow_insecure_http"):
+def _connection_options(url: str) -> dict[str, Any]:
+    """``keep_warm`` for every polo_fast face (the async and blocking clients take it, the
+    drop-in hands it to its client), and ``allow_insecure_http=True`` for a plain ``http://``
+    target (the scheme read as the transport reads it: case-insensitively)."""
+    kw: dict[str, Any] = {"keep_warm": KEEP_WARM}
+    if urlsplit(url).scheme == "http":  # urlsplit lower-cases the scheme
         kw["allow_insecure_http"] = True
     return kw
 
@@ -69,7 +58,7 @@ def _make(cls: Any, target: Target, keys: list[tuple[str, str]]) -> Any:
         "ca_path": target.ca_path,
         "rate_limit": target.rate_limit,
         "nonce_scale": target.nonce_scale,
-        **_connection_options(cls, target.url),
+        **_connection_options(target.url),
     }
     if len(keys) == 1:
         key, secret = keys[0]
@@ -187,7 +176,7 @@ class PoloFastCompat(PoloniexApiCalls):
         }
         if t.real:
             kw["nonce_scale"] = t.nonce_scale
-        kw.update(_connection_options(Poloniex, t.url))
+        kw.update(_connection_options(t.url))
         self.client = Poloniex(self._key, self._secret, **kw)
 
     def do_warm_up(self) -> None:

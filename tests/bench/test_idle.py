@@ -107,3 +107,16 @@ def test_the_idle_target_is_judged_after_120_s() -> None:
     assert "tokyo 200.00/160.00 ms = 1.25x" in idle["measured"]
     doc["results"][1]["after_idle_ms"]["median"] = 170.0
     assert check_targets(doc)[3]["met"] is True
+
+
+def test_every_polo_fast_face_is_kept_warm_and_plain_http_is_read_case_insensitively() -> None:
+    """The bench gives keep_warm to all three polo_fast faces, the drop-in included (it takes
+    it through its client options), and opts in to plain HTTP whatever the scheme's case."""
+    from polo_fast.bench.clients import KEEP_WARM, _connection_options
+    from polo_fast.compat.poloniex import Poloniex
+
+    assert _connection_options("https://127.0.0.1:1") == {"keep_warm": KEEP_WARM}
+    for url in ("http://127.0.0.1:1", "HTTP://127.0.0.1:1"):
+        assert _connection_options(url) == {"keep_warm": KEEP_WARM, "allow_insecure_http": True}
+    drop_in = Poloniex("K", "S", url="http://127.0.0.1:1", **_connection_options("http://x"))
+    assert drop_in._options["keep_warm"] == KEEP_WARM
