@@ -39,20 +39,16 @@ call from another loop, or from a forked child, is refused before anything is se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
-import os
 import ssl
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
 from polo_fast._api import CommandMethods
 from polo_fast._args import PRIVATE_PLANS, PUBLIC_PLANS, Plan, check_key, loose_params
 from polo_fast._owners import OrderOwners
+from polo_fast._policy import FORKS, Admission, Gate, RateLimiter, check_number
 from polo_fast.errors import (
     ConnectError,
     MayHaveExecutedError,
@@ -84,114 +80,14 @@ log = logging.getLogger(__name__)
 NONCE_RETRIES = 16
 #: Requests of one key in flight at once in optimistic mode.
 OPTIMISTIC_IN_FLIGHT = 8
-#: The rate limiter's window is this much (relative) longer than the nominal one.
-WINDOW_MARGIN = 0.03
 #: The signer takes nonces below 2**64: a refusal asking for more cannot be met.
 NONCE_LIMIT = 2**64 - 1
 
 _DEBUG = logging.DEBUG
 
-#: Bumped in a forked child: a client made before the fork refuses to send from it.
-_FORKS = [0]
-
-
-def _forked() -> None:
-    _FORKS[0] += 1
-
-
-if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
-    os.register_at_fork(after_in_child=_forked)
-
-
-class _Gate:
-    """A FIFO gate admitting ``n`` holders at a time (a lock for ``n == 1``).
-
-    A released place goes straight to the longest waiter, so a newcomer never overtakes
-    one. ``Client._private`` inlines the uncontended cases (``free and not waiters``: take
-    a place; no waiters: give it back) and calls :meth:`take` / :meth:`release` otherwise,
-    so an uncontended call costs no coroutine and no future.
-    """
-
-    __slots__ = ("free", "waiters")
-
-    def __init__(self, n: int) -> None:
-        self.free = n
-        self.waiters: deque[asyncio.Future[None]] = deque()
-
-    async def take(self) -> None:
-        """Wait for a place (in arrival order) and take it."""
-        if self.free and not self.waiters:
-            self.free -= 1
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
-        try:
-            await fut  # the releaser hands its place over: ``free`` is not touched
-        except BaseException:
-            if fut.done() and not fut.cancelled():
-                self.release()  # the place came, but we are leaving: pass it on
-            else:
-                with contextlib.suppress(ValueError):
-                    self.waiters.remove(fut)
-            raise
-
-    def release(self) -> None:
-        """Give the place back: to the first live waiter, else to the pool."""
-        waiters = self.waiters
-        while waiters:
-            fut = waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                return
-        self.free += 1
-
-
-class RateLimiter:
-    """At most ``rate`` calls in any one-second window (a token bucket refilled per window).
-
-    For ``rate >= 1`` it admits ``floor(rate)`` calls per ``floor(rate) / rate`` seconds,
-    so no one-second window ever holds more than ``rate`` calls (a plain token bucket of
-    capacity ``rate`` may briefly admit up to twice that); the window is kept a few percent
-    longer (:data:`WINDOW_MARGIN`) so late wake-ups and network jitter cannot squeeze calls
-    together at the exchange. A call over the budget waits its turn; callers are served in
-    arrival order.
-    """
-
-    __slots__ = ("_n", "_period", "_times")
-
-    def __init__(self, rate: float) -> None:
-        if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
-            raise PoloniexArgumentError(
-                f"rate_limit must be a positive number or None, not {rate!r}"
-            )
-        self._n = max(1, int(rate))
-        # A small margin: a late wake-up or network jitter must not squeeze two windows'
-        # worth of calls into one second at the exchange.
-        self._period = self._n / rate * (1.0 + WINDOW_MARGIN) + 0.005
-        self._times: deque[float] = deque(maxlen=self._n)
-
-    async def acquire(self) -> None:
-        """Wait until one more call fits in the budget, and count it."""
-        delay = self.reserve()
-        if delay > 0.0:
-            await asyncio.sleep(delay)
-
-    def reserve(self) -> float:
-        """Count one more call now; return how long it must wait first (0.0: go now).
-
-        The slot is taken at once, so callers that reserve in order are admitted in order.
-        """
-        now = asyncio.get_running_loop().time()
-        times = self._times
-        if len(times) < self._n:
-            times.append(now)
-            return 0.0
-        slot = times[0] + self._period
-        if slot <= now:
-            times.append(now)
-            return 0.0
-        times.append(slot)
-        return slot - now
+#: The gate, the rate limiter, the fork counter and the admission of calls live in
+#: :mod:`polo_fast._policy` (shared with the Spot client); the gate's old name stays.
+_Gate = Gate
 
 
 class _KeySlot:
@@ -221,7 +117,7 @@ class _KeySlot:
         self.nonce = nonce
         self.head = head
         self.limiter = limiter
-        self.gate = _Gate(in_flight)
+        self.gate = Gate(in_flight)
         self.busy = 0
         self.frame: Callable[[bytes, int, int], bytes] = signer._fields_request(head.request_head)
 
@@ -258,15 +154,6 @@ class _KeyPool:
     def record(self, plan: Plan, values: Sequence[Any], result: Any, slot: _KeySlot) -> None:
         """Remember which key placed the order a successful call created."""
         self.owners.record(plan, values, result, slot)
-
-
-def _check_number(name: str, value: object, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if type(value) in (int, float) and math.isfinite(value) and value > 0:  # type: ignore[arg-type,operator]
-        return
-    extra = " or None" if allow_none else ""
-    raise PoloniexArgumentError(f"{name} must be a positive number{extra}, not {value!r}")
 
 
 def _nonces(nonce: object, n: int, scale: int) -> list[NonceSource | FileNonce]:
@@ -312,7 +199,7 @@ def _slots(
     return slots
 
 
-class Client(CommandMethods, HoldsSecret):
+class Client(CommandMethods, HoldsSecret, Admission):
     """The async Poloniex client: ``async with Client(key, secret) as c: ...``.
 
     Parameters:
@@ -441,8 +328,8 @@ class Client(CommandMethods, HoldsSecret):
     ) -> None:
         if len({k for k, _ in pairs}) != len(pairs):
             raise PoloniexArgumentError("the same API key is listed twice")
-        _check_number("timeout", timeout)
-        _check_number("rate_limit", rate_limit, allow_none=True)
+        check_number("timeout", timeout)
+        check_number("rate_limit", rate_limit, allow_none=True)
         if type(read_retries) is not int or read_retries < 0:
             raise PoloniexArgumentError(f"read_retries must be an int >= 0, not {read_retries!r}")
         if type(max_answer_bytes) is not int or max_answer_bytes < 1024:
@@ -450,7 +337,7 @@ class Client(CommandMethods, HoldsSecret):
                 f"max_answer_bytes must be an int >= 1024, not {max_answer_bytes!r}"
             )
         if keep_warm is not None and keep_warm != 0:
-            _check_number("keep_warm", keep_warm)
+            check_number("keep_warm", keep_warm)
         if type(allow_insecure_http) is not bool:
             raise PoloniexArgumentError("allow_insecure_http must be True or False")
         nonces = _nonces(nonce, len(pairs), nonce_scale)
@@ -479,24 +366,9 @@ class Client(CommandMethods, HoldsSecret):
         self._one = self._slots[0] if len(self._slots) == 1 else None
         # the key-pool strategy, chosen once: None for one key (or none)
         self._pool = _KeyPool(self._slots) if len(self._slots) > 1 else None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._forks = _FORKS[0]
-        self._calls = 0
-        self._drained: asyncio.Future[None] | None = None
-        self._closed = False
+        self._admit()
 
     # -- lifecycle -----------------------------------------------------------------------
-
-    async def __aenter__(self) -> Client:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Refuse new calls, wait for the calls in flight (up to ``timeout`` seconds), then
@@ -507,13 +379,6 @@ class Client(CommandMethods, HoldsSecret):
         if self._transport is not None:
             await self._transport.close()
         await self._drain(1.0)  # the calls cut by the close get their errors first
-
-    async def _drain(self, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds until no call of this client is in flight."""
-        if self._calls and self._loop is asyncio.get_running_loop():
-            self._drained = self._loop.create_future()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._drained), timeout)
 
     async def warm_up(self, n: int = 1) -> None:
         """Open and TLS-handshake every key's lane and ``n`` pooled aiohttp connections.
@@ -528,18 +393,6 @@ class Client(CommandMethods, HoldsSecret):
             await self._transport.warm_up(n, tuple(slot.head for slot in self._slots))  # type: ignore[union-attr]
         finally:
             self._leave()
-
-    @property
-    def key_prefixes(self) -> tuple[str, ...]:
-        """The first characters of each key, in pool order."""
-        return tuple(key_prefix(slot.key) for slot in self._slots)
-
-    @property
-    def transport(self) -> Transport:
-        """The transport in use."""
-        if self._transport is None:
-            raise PoloniexArgumentError("this client was never configured")
-        return self._transport
 
     def __repr__(self) -> str:
         lean = self._transport.lean if self._transport is not None else False
@@ -603,39 +456,6 @@ class Client(CommandMethods, HoldsSecret):
 
     async def _public(self, plan: Plan, values: tuple[Any, ...]) -> Any:
         return await self._public_call(plan.name, plan.pairs(values))
-
-    def _enter(self) -> None:
-        """Admit a call: refused (nothing sent) when closed, on another loop, or after a fork."""
-        if self._closed:
-            raise PoloniexArgumentError("the client is closed")
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop or self._forks != _FORKS[0]:
-            self._bind(loop)
-        self._calls += 1
-
-    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Tie the client to ``loop`` at its first call; refuse another loop, or a fork."""
-        if self._forks != _FORKS[0]:
-            raise PoloniexArgumentError(
-                "this polo_fast client was created in another process (before a fork); "
-                "nothing was sent: create one client per process, after the fork"
-            )
-        if self._loop is not None:
-            raise PoloniexArgumentError(
-                "this polo_fast client belongs to another event loop; nothing was sent: "
-                "create and use a client on one loop (polo_fast.sync.Client for threads)"
-            )
-        self._loop = loop
-
-    def _leave(self) -> None:
-        self._calls -= 1
-        if self._drained is not None:
-            self._leave_closing()
-
-    def _leave_closing(self) -> None:
-        """A call ended while :meth:`close` waits: wake it when it was the last."""
-        if not self._calls and self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
 
     async def _public_call(self, name: str, params: list[tuple[str, Any]]) -> Any:
         self._enter()
@@ -760,7 +580,7 @@ class Client(CommandMethods, HoldsSecret):
         if (
             self._closed
             or asyncio.get_running_loop() is not self._loop
-            or (self._forks != _FORKS[0])
+            or (self._forks != FORKS[0])
         ):
             self._enter()
         else:
@@ -801,7 +621,7 @@ class Client(CommandMethods, HoldsSecret):
                 finally:
                     if gate.waiters:
                         gate.release()
-                    else:  # nobody waits: _Gate.release inlined
+                    else:  # nobody waits: Gate.release inlined
                         gate.free += 1
         finally:
             slot.busy -= 1

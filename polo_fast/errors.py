@@ -11,18 +11,24 @@
     │   ├── UnknownCommandError         a command name the table does not list
     │   └── WithdrawalsDisabledError    withdraw without Client(allow_withdrawals=True)
     ├── PoloniexTypeError               an argument of the wrong type (also TypeError)
-    ├── ExchangeError                   the exchange answered {"error": "<text>"}: .text
+    ├── ExchangeError                   the exchange refused: {"error": "<text>"} (legacy) or
+    │   │                               {"code", "message"} (Spot): .text, .code
     │   ├── NonceError                  refused for its nonce, NOT executed: safe to resend
     │   │                               (.expected_floor = X of "must be greater than X")
+    │   ├── TimestampError              refused for its signTimestamp (Spot 400/408), NOT
+    │   │                               executed: re-signed and re-sent once by the client
     │   ├── AuthenticationError         bad key/secret/signature, permission denied
     │   ├── RateLimitError              throttled (429)
-    │   ├── InsufficientFundsError      "Not enough BTC."
-    │   ├── OrderNotFoundError          unknown order number, or not yours
+    │   ├── InsufficientFundsError      "Not enough BTC.", 21709 low available balance
+    │   ├── OrderNotFoundError          unknown order number, or not yours; closed (21301...)
     │   ├── InvalidParameterError       bad request, bad market, bad parameter value
     │   ├── OrderRejectedError          the order's terms were refused (post-only, bounds...)
-    │   │   └── CancelPendingError      a cancel/move of this order is already under way
+    │   │   ├── CancelPendingError      a cancel/move of this order is already under way
+    │   │   └── DuplicateClientOrderIdError  the clientOrderId was used before (21312)
     │   ├── AccountStateError           account frozen, locked or closed
     │   └── ExchangeBusyError           "Internal error. Please try again." and friends
+    │       ├── MaintenanceError        maintenance mode: no create or cancel (21340)
+    │       └── ServiceBusyError        service busy, try again (24201)
     ├── TransportError                  no usable answer came back: .sent (bytes may have left)
     │   ├── ConnectError                could not connect or complete TLS: nothing was sent
     │   ├── RequestTimeout              no complete answer within the timeout
@@ -41,8 +47,11 @@ caused it is its ``__cause__``.
 
 Exchange texts (spec ``poloniex-legacy-api.md`` §5.2) map to classes by rules each class
 declares (``exact``, ``prefixes``, ``contains``); :func:`from_reply` is the one lookup. An
-unknown text gives :class:`ExchangeError` itself, with the raw text kept. Messages name the
-command and the key's first 8 characters, never the secret.
+unknown text gives :class:`ExchangeError` itself, with the raw text kept. The Spot API's
+numeric codes (``poloniex-spot-api.md`` §4) map the same way: each class declares its
+``codes`` (a code claimed twice is refused at import), and :func:`from_code` looks a code up,
+then the message by the text rules, then falls back to the base; ``.code`` keeps the code.
+Messages name the command and the key's first 8 characters, never the secret.
 
 This module imports nothing from polo_fast: it is a leaf every other module may import.
 """
@@ -59,12 +68,14 @@ __all__ = [
     "CancelPendingError",
     "ConnectError",
     "ConnectionLost",
+    "DuplicateClientOrderIdError",
     "ExchangeBusyError",
     "ExchangeError",
     "ExchangeUnavailable",
     "InsufficientFundsError",
     "InvalidParameterError",
     "InvalidResponse",
+    "MaintenanceError",
     "MayHaveExecutedError",
     "NonceError",
     "OrderNotFoundError",
@@ -74,12 +85,15 @@ __all__ = [
     "PoloniexTypeError",
     "RateLimitError",
     "RequestTimeout",
+    "ServiceBusyError",
     "SigningError",
     "SigningTypeError",
+    "TimestampError",
     "TransportError",
     "UnknownCommandError",
     "WithdrawalsDisabledError",
     "error_text",
+    "from_code",
     "from_reply",
     "key_prefix",
 ]
@@ -98,7 +112,7 @@ def key_prefix(key: str | None) -> str:
 def _where(command: str | None, key: str | None) -> str:
     if command is None:
         return ""
-    if key is None:
+    if not key:
         return f"{command}: "
     return f"{command} (key {key_prefix(key)}): "
 
@@ -136,18 +150,21 @@ class PoloniexTypeError(PoloniexError, TypeError):
 _EXACT: dict[str, type[ExchangeError]] = {}
 _PREFIXES: list[tuple[str, type[ExchangeError]]] = []
 _CONTAINS: list[tuple[str, type[ExchangeError]]] = []
+_CODES: dict[int | str, type[ExchangeError]] = {}
 
 
 class ExchangeError(PoloniexError):
-    """The exchange answered with ``{"error": text}``.
+    """The exchange refused: ``{"error": text}`` (legacy) or ``{"code", "message"}`` (Spot).
 
     Subclasses declare which texts they stand for in ``exact`` (the whole text), ``prefixes``
-    (the text starts with it) and ``contains`` (anywhere); :func:`from_reply` picks the class.
-    This base class is used for texts no subclass claims.
+    (the text starts with it) and ``contains`` (anywhere), and which Spot codes in ``codes``;
+    :func:`from_reply` and :func:`from_code` pick the class. This base class is used for
+    texts and codes no subclass claims.
 
     Attributes:
-        text: the exchange's error text, unchanged.
-        command: the command that was refused.
+        text: the exchange's error text (the Spot ``message``), unchanged.
+        code: the Spot API's ``code`` (an int, sometimes a string), or None.
+        command: the command (or Spot endpoint method) that was refused.
         status: the HTTP status of the answer (0 if unknown).
         payload: the whole parsed answer (it sometimes carries more members).
         key_prefix: the first characters of the key used, or ``"-"``.
@@ -156,6 +173,7 @@ class ExchangeError(PoloniexError):
     exact: ClassVar[tuple[str, ...]] = ()
     prefixes: ClassVar[tuple[str, ...]] = ()
     contains: ClassVar[tuple[str, ...]] = ()
+    codes: ClassVar[tuple[int | str, ...]] = ()
 
     def __init__(
         self,
@@ -165,14 +183,19 @@ class ExchangeError(PoloniexError):
         status: int = 0,
         payload: Any = None,
         key: str | None = None,
+        code: int | str | None = None,
     ) -> None:
         self.text = text
+        self.code = code
         self.command = command
         self.status = status
         self.payload = payload
         self.key_prefix = key_prefix(key)
-        status_note = f" [HTTP {status}]" if status else ""
-        super().__init__(f"{_where(command, key)}{text}{status_note}")
+        notes = [f"code {code}"] if code is not None else []
+        if status:
+            notes.append(f"HTTP {status}")
+        note = f" [{', '.join(notes)}]" if notes else ""
+        super().__init__(f"{_where(command, key)}{text}{note}")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -188,6 +211,10 @@ class ExchangeError(PoloniexError):
             _CONTAINS.append((text, cls))
         # Longest prefix first, so a specific rule beats a broad one ("Invalid ").
         _PREFIXES.sort(key=lambda item: -len(item[0]))
+        for code in cls.__dict__.get("codes", ()):
+            if code in _CODES:
+                raise RuntimeError(f"exchange code {code!r} claimed twice")
+            _CODES[code] = cls
 
 
 # ASCII digits only: int() would also read other scripts' digits.
@@ -235,12 +262,14 @@ class RateLimitError(ExchangeError):
         "Too many requests. Please try again in a moment.",
     )
     prefixes: ClassVar[tuple[str, ...]] = ("Please do not make more than",)
+    codes: ClassVar[tuple[int | str, ...]] = (429,)
 
 
 class InsufficientFundsError(ExchangeError):
     """The account lacks the funds for the order, loan or withdrawal ("Not enough BTC.")."""
 
     prefixes: ClassVar[tuple[str, ...]] = ("Not enough",)
+    codes: ClassVar[tuple[int | str, ...]] = (21709, 21721, 250005)
 
 
 class OrderNotFoundError(ExchangeError):
@@ -253,6 +282,8 @@ class OrderNotFoundError(ExchangeError):
         "Error canceling loan order, or you are not the person who placed it.",
     )
     contains: ClassVar[tuple[str, ...]] = ("is either completed or does not exist",)
+    #: 21301 not found; 21304 filled, 21305 canceled, 21359 already canceled or filled
+    codes: ClassVar[tuple[int | str, ...]] = (21301, 21304, 21305, 21359)
 
 
 class InvalidParameterError(ExchangeError):
@@ -268,6 +299,13 @@ class InvalidParameterError(ExchangeError):
         "This market is frozen.",
     )
     prefixes: ClassVar[tuple[str, ...]] = ("Invalid ", "Please specify")
+    #: 601 invalid / 602 missing parameter, 10040/10041 bad or frozen symbol, 2131x bad
+    #: side/type/timeInForce, 21344-21346 ranges and ids, 21355 history window, 21604/21605
+    #: bad user id or account type, 24101-24106 market data parameters
+    codes: ClassVar[tuple[int | str, ...]] = (
+        601, 602, 10040, 10041, 21319, 21320, 21321, 21344, 21345, 21346, 21355, 21604, 21605,
+        24101, 24102, 24103, 24104, 24105, 24106,
+    )  # fmt: skip
 
 
 class OrderRejectedError(ExchangeError):
@@ -289,6 +327,12 @@ class OrderRejectedError(ExchangeError):
         "Amount must be at least",
         "You may not have more than",
     )
+    #: price bounds, open-order limit, cid too long, sizes, minimums, scales, post-only
+    #: mode, must be LIMIT_MAKER, too large, too much price movement, size limit
+    codes: ClassVar[tuple[int | str, ...]] = (
+        21309, 21310, 21311, 21314, 21315, 21317, 21322, 21328, 21330, 21335, 21336, 21337,
+        21341, 21342, 21343, 21348, 21349, 21350, 21356, 21360,
+    )  # fmt: skip
 
 
 class CancelPendingError(OrderRejectedError):
@@ -297,11 +341,33 @@ class CancelPendingError(OrderRejectedError):
     prefixes: ClassVar[tuple[str, ...]] = ("You have already called cancelOrder",)
 
 
+class DuplicateClientOrderIdError(OrderRejectedError):
+    """The ``clientOrderId`` was used before (Spot 21312): the order was not placed.
+
+    After an unknown outcome this is also how a re-sent order would be refused; the Spot
+    client never re-sends, it looks the order up by its ``clientOrderId``.
+    """
+
+    codes: ClassVar[tuple[int | str, ...]] = (21312,)
+
+
 class AccountStateError(ExchangeError):
     """The account is frozen, locked or closed."""
 
     exact: ClassVar[tuple[str, ...]] = ("This account is locked.", "This account is closed.")
     prefixes: ClassVar[tuple[str, ...]] = ("This account is frozen",)
+    #: 21600 account not found, 21601 locked, 21351/21352 trading frozen, 21353 US
+    #: customers, 21354 email verification, 21708 currency unavailable, 21711 locked
+    codes: ClassVar[tuple[int | str, ...]] = (
+        21600,
+        21601,
+        21351,
+        21352,
+        21353,
+        21354,
+        21708,
+        21711,
+    )
 
 
 class ExchangeBusyError(ExchangeError):
@@ -314,6 +380,26 @@ class ExchangeBusyError(ExchangeError):
         "Currently in maintenance mode.",
     )
     prefixes: ClassVar[tuple[str, ...]] = ("Error pulling ",)
+
+
+class MaintenanceError(ExchangeBusyError):
+    """The exchange is in maintenance mode: no order is created or cancelled (Spot 21340)."""
+
+    codes: ClassVar[tuple[int | str, ...]] = (21340,)
+
+
+class ServiceBusyError(ExchangeBusyError):
+    """The exchange is busy and asks to try again later (Spot 24201); nothing was executed."""
+
+    codes: ClassVar[tuple[int | str, ...]] = (24201,)
+
+
+class TimestampError(ExchangeError):
+    """The Spot API refused the request for its ``signTimestamp``: more than a second ahead
+    of the exchange's clock (HTTP 400) or older than the ``recvWindow`` (HTTP 408). The
+    request was **not** executed; the Spot client measures the clock again, re-signs and
+    re-sends it once.
+    """
 
 
 def error_text(payload: Any) -> str | None:
@@ -370,6 +456,29 @@ def from_reply(
         text = found if found is not None else f"unexpected answer {str(payload)[:200]}"
     cls = classify(text)
     return cls(text, command=command, status=status, payload=payload, key=key)
+
+
+def from_code(
+    command: str | None,
+    code: int | str | None,
+    message: str,
+    status: int = 0,
+    *,
+    key: str | None = None,
+    payload: Any = None,
+) -> ExchangeError:
+    """Build the typed error for a Spot API refusal ``{"code": code, "message": message}``.
+
+    The class claiming ``code`` wins; an unknown code is looked up by ``message`` with the
+    text rules (``"Invalid API key/secret pair."`` is an :class:`AuthenticationError`
+    whatever its code); else :class:`ExchangeError`. ``code`` is kept on the error.
+    """
+    cls = _CODES.get(code) if code is not None and type(code) is not bool else None
+    if cls is None and type(code) is str and code.isdigit() and code.isascii():
+        cls = _CODES.get(int(code))
+    if cls is None:
+        cls = classify(message)
+    return cls(message, command=command, status=status, payload=payload, key=key, code=code)
 
 
 # -- transport --------------------------------------------------------------------------------
@@ -436,13 +545,18 @@ class MayHaveExecutedError(PoloniexError):
     answer. polo_fast never re-sends such a command. Find out what happened before acting
     again: ``return_open_orders`` / ``return_order_trades`` (and the ``clientOrderId`` you
     set, if any) tell an order's fate (spec §9); ``return_deposits_withdrawals`` a
-    withdrawal's. The transport error is the ``__cause__``.
+    withdrawal's. The Spot client looks an order up by its ``clientOrderId`` first and
+    raises this only when the lookups could not tell (``seen`` says what they saw). The
+    transport error is the ``__cause__``.
 
     Attributes:
         command: the command sent.
         params: its parameters as (wire name, value) pairs (never the secret or signature).
-        nonce: the nonce it was signed with.
+        nonce: the nonce it was signed with (None for the Spot API, which has none).
         key_prefix: the first characters of the key used.
+        client_order_id: the order's ``clientOrderId`` (Spot), or None.
+        seen: what the Spot client's lookups saw (the order, or the last answer or error
+            text per ``clientOrderId`` or order), or None.
     """
 
     def __init__(
@@ -453,6 +567,8 @@ class MayHaveExecutedError(PoloniexError):
         *,
         key: str | None = None,
         reason: str = "",
+        client_order_id: str | None = None,
+        seen: Any = None,
     ) -> None:
         self.command = command
         self.params: tuple[tuple[str, Any], ...] = tuple(
@@ -460,10 +576,23 @@ class MayHaveExecutedError(PoloniexError):
         )
         self.nonce = nonce
         self.key_prefix = key_prefix(key)
+        self.client_order_id = client_order_id
+        self.seen = seen
         shown = ", ".join(f"{k}={v}" for k, v in self.params if k != "command")
+        if nonce is not None:
+            stamp = f"; nonce {nonce}"
+            advice = (
+                "returnOpenOrders / returnOrderTrades (or your clientOrderId) to learn its fate"
+            )
+        else:
+            stamp = f"; clientOrderId {client_order_id}" if client_order_id else ""
+            advice = (
+                f"get_order(client_order_id={client_order_id!r}) / open_orders() to learn its fate"
+                if client_order_id
+                else "open_orders() / order_history() to learn its fate"
+            )
         super().__init__(
             f"{_where(command, key)}outcome unknown, it MAY HAVE EXECUTED ({reason or 'no answer'}"
-            f"; nonce {nonce}; {shown or 'no parameters'}). It was not re-sent. Check "
-            "returnOpenOrders / returnOrderTrades (or your clientOrderId) to learn its fate "
+            f"{stamp}; {shown or 'no parameters'}). It was not re-sent. Check {advice} "
             "before acting again."
         )

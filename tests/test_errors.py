@@ -176,3 +176,77 @@ def test_the_error_tree_is_a_leaf() -> None:
     assert out == ["['polo_fast.errors']", "polo_fast.errors SigningError"]
     assert SigningError is E.SigningError
     assert issubclass(E.PoloniexArgumentError, E.SigningError)
+
+
+# -- the Spot API's codes (poloniex-spot-api.md §4) -------------------------------------------
+
+SPOT_CODES = [
+    (21709, E.InsufficientFundsError),
+    (21721, E.InsufficientFundsError),
+    (250005, E.InsufficientFundsError),
+    (21301, E.OrderNotFoundError),
+    (21359, E.OrderNotFoundError),
+    (601, E.InvalidParameterError),
+    (602, E.InvalidParameterError),
+    (10040, E.InvalidParameterError),
+    (21312, E.DuplicateClientOrderIdError),
+    (21314, E.OrderRejectedError),
+    (21330, E.OrderRejectedError),
+    (21601, E.AccountStateError),
+    (21340, E.MaintenanceError),
+    (24201, E.ServiceBusyError),
+    (429, E.RateLimitError),
+]
+
+
+@pytest.mark.parametrize(("code", "cls"), SPOT_CODES)
+def test_spot_codes_map_to_their_class_and_keep_the_code(
+    code: int, cls: type[E.ExchangeError]
+) -> None:
+    err = E.from_code("create_order", code, "some text", 400, key="ABCDEFGH-IJKLMNOP")
+    assert type(err) is cls and err.code == code and err.text == "some text"
+    assert f"code {code}" in str(err) and "HTTP 400" in str(err)
+    assert "ABCDEFGH" in str(err) and "IJKLMNOP" not in str(err)
+    assert type(E.from_code("x", str(code), "t")) is cls  # a string code, as sometimes sent
+
+
+def test_spot_new_classes_sit_in_the_tree() -> None:
+    assert issubclass(E.DuplicateClientOrderIdError, E.OrderRejectedError)
+    assert issubclass(E.MaintenanceError, E.ExchangeBusyError)
+    assert issubclass(E.ServiceBusyError, E.ExchangeBusyError)
+    assert issubclass(E.TimestampError, E.ExchangeError)
+    assert not issubclass(E.TimestampError, E.NonceError)
+
+
+def test_an_unknown_code_falls_back_to_the_text_then_the_base() -> None:
+    auth = E.from_code("balances", "FORBIDDEN", "Invalid API key/secret pair.", 400)
+    assert type(auth) is E.AuthenticationError and auth.code == "FORBIDDEN"
+    other = E.from_code("balances", 99999, "Something new", 400)
+    assert type(other) is E.ExchangeError and other.code == 99999
+    assert type(E.from_code("x", True, "odd")) is E.ExchangeError  # a bool is no code
+    assert E.from_reply("buy", "Not enough BTC.").code is None  # legacy errors: no code
+
+
+def test_a_code_cannot_be_claimed_twice() -> None:
+    with pytest.raises(RuntimeError, match="claimed twice"):
+
+        class Twice(E.ExchangeError):
+            codes = (21709,)
+
+
+def test_may_have_executed_spot_message_names_the_client_order_id() -> None:
+    err = E.MayHaveExecutedError(
+        "create_order",
+        [("symbol", "BTC_USDT"), ("clientOrderId", "abc-1")],
+        None,
+        key="ABCDEFGH-IJKLMNOP",
+        reason="connection lost",
+        client_order_id="abc-1",
+        seen="not found (21301: Order not found)",
+    )
+    text = str(err)
+    assert "MAY HAVE EXECUTED" in text and "get_order(client_order_id='abc-1')" in text
+    assert "nonce" not in text and "returnOpenOrders" not in text
+    assert err.client_order_id == "abc-1" and err.seen.startswith("not found")
+    bare = E.MayHaveExecutedError("cancel_all_orders", (), None)
+    assert bare.client_order_id is None and "open_orders()" in str(bare)

@@ -38,7 +38,16 @@ from polo_fast.errors import (
 if TYPE_CHECKING:  # pragma: no cover
     from polo_fast.transport.base import Request
 
-__all__ = ["Classify", "LaneFailure", "decode", "decode_answer", "loads", "translate"]
+__all__ = [
+    "Classify",
+    "LaneFailure",
+    "decode",
+    "decode_answer",
+    "loads",
+    "not_json",
+    "refuse_status",
+    "translate",
+]
 
 #: A dialect's answer classifier: ``(status, body, command, key) -> result``; raises the
 #: dialect's typed errors (exchange refusals) or a TransportError (no usable answer).
@@ -131,7 +140,7 @@ def decode_answer(status: int, body: bytes, command: str, key: str | None) -> An
     try:
         data = loads(body)
     except ValueError as exc:
-        _not_json(status, body, command, key, exc)
+        not_json(status, body, command, key, exc)
     if type(data) is dict and ("error" in data or data.get("success") == 0):
         text = error_text(data)
         if text is None:
@@ -164,7 +173,13 @@ def refuse_status(status: int, command: str, key: str | None) -> NoReturn:
     )
 
 
-def _not_json(status: int, body: bytes, command: str, key: str | None, exc: Exception) -> NoReturn:
+def not_json(status: int, body: bytes, command: str, key: str | None, exc: Exception) -> NoReturn:
+    """Raise for an answer that is not JSON (every dialect's classifier ends here for one).
+
+    A 5xx or Cloudflare page is :class:`ExchangeUnavailable` (``sent=False`` for 521-523: the
+    origin was never reached), a 429/403 page :class:`RateLimitError`, anything else
+    :class:`InvalidResponse` (outcome unknown).
+    """
     if status >= 500:
         note = _CLOUDFLARE.get(status, f"HTTP {status}")
         raise ExchangeUnavailable(

@@ -185,8 +185,13 @@ class Transport(abc.ABC):
             request_head_for(headers, "localhost"),
         )
 
-    async def warm_up(self, n: int, heads: tuple[Head, ...]) -> None:  # noqa: B027
-        """Open connections before the first request (default: nothing to do)."""
+    async def warm_up(  # noqa: B027
+        self, n: int, heads: tuple[Head, ...], *, connections: int = 1
+    ) -> None:
+        """Open connections before the first request (default: nothing to do).
+
+        ``n`` pooled connections of the general path, ``connections`` per key's lane.
+        """
 
     @property
     def lean(self) -> bool:

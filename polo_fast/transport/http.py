@@ -14,7 +14,7 @@ from polo_fast.transport.answers import Classify, decode_answer, translate
 from polo_fast.transport.base import USER_AGENT, Head, Request, Transport, request_head_for
 from polo_fast.transport.framing import check_header
 from polo_fast.transport.lane import Lane
-from polo_fast.transport.tls import make_ssl_context, parse_origin
+from polo_fast.transport.tls import Origin, make_ssl_context, parse_origin
 
 __all__ = ["DEFAULT_KEEP_WARM", "DEFAULT_MAX_ANSWER_BYTES", "HttpTransport"]
 
@@ -87,6 +87,11 @@ class HttpTransport(Transport):
         self._lanes: list[Lane] = []
 
     @property
+    def origin(self) -> Origin:
+        """The parsed base URL (``Host`` header, scheme, port)."""
+        return self._origin
+
+    @property
     def lean(self) -> bool:
         """True when private POSTs take the lean lane (no proxy, ``lean=True``)."""
         return self._lean
@@ -112,8 +117,9 @@ class HttpTransport(Transport):
         merged = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
         return Head(merged, label, lane, request_head_for(headers, origin.host_header, origin.base))
 
-    async def warm_up(self, n: int, heads: tuple[Head, ...]) -> None:
-        """Open and TLS-handshake each key's lane and ``n`` pooled aiohttp connections.
+    async def warm_up(self, n: int, heads: tuple[Head, ...], *, connections: int = 1) -> None:
+        """Open and TLS-handshake ``connections`` on each key's lane (one by default: the
+        legacy dialect has one request of a key in flight) and ``n`` pooled aiohttp ones.
 
         Every connection makes one round trip, all at once: ``GET /cdn-cgi/trace``
         (Cloudflare answers it on every site; the stand-in too), on the lanes' connections
@@ -122,7 +128,11 @@ class HttpTransport(Transport):
         Raises:
             ConnectError: a connection could not be opened.
         """
-        jobs: list[Any] = [h.lane.warm() for h in heads if h.lane is not None]
+        jobs: list[Any] = [
+            h.lane.warm(count=connections) if connections != 1 else h.lane.warm()
+            for h in heads
+            if h.lane is not None
+        ]
         jobs += [self._aio.trace() for _ in range(max(0, n))]
         results = await asyncio.gather(*jobs, return_exceptions=True)
         req = Request("warm_up")

@@ -497,9 +497,10 @@ class Lane:
             self._ticker = loop.call_later(self._keep_warm, self._tick)
         return conn
 
-    async def warm(self, round_trip: bool = True) -> None:
-        """Open and TLS-handshake one connection now, unless one is already open, and make one
-        round trip on it (``warm_request``; ``round_trip=False``: handshake only).
+    async def warm(self, round_trip: bool = True, count: int = 1) -> None:
+        """Make sure ``count`` connections are open and TLS-handshaken (one by default),
+        opening the missing ones now, all at once, with one round trip on each
+        (``warm_request``; ``round_trip=False``: handshake only).
 
         The round trip is what makes the first order cost what a warm one does: with TLS 1.3
         the client's last handshake message leaves with the first request, so without it the
@@ -512,8 +513,21 @@ class Lane:
                 answer the warm-up request (no order was written on it).
         """
         now = asyncio.get_running_loop().time()
-        if any(c.usable(now, self._max_idle) for c in self._idle):
+        missing = count - sum(1 for c in self._idle if c.usable(now, self._max_idle))
+        if missing <= 0:
             return
+        if missing == 1:
+            await self._warm_one(round_trip)
+            return
+        results = await asyncio.gather(
+            *(self._warm_one(round_trip) for _ in range(missing)), return_exceptions=True
+        )
+        for res in results:
+            if isinstance(res, BaseException):
+                raise res
+
+    async def _warm_one(self, round_trip: bool) -> None:
+        """Open one connection, make its round trip and put it in the idle list."""
         conn = await self._connect()
         if self._warm_request is None or not round_trip:
             self.put(conn)

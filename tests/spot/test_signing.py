@@ -75,7 +75,7 @@ def test_backend_reported_and_exported() -> None:
     assert polo_fast.spot.sign is signing.sign
     assert polo_fast.spot.Signer is Signer
     assert polo_fast.spot.BACKEND == signing.BACKEND
-    assert sorted(polo_fast.spot.__all__) == ["BACKEND", "Signer", "sign"]
+    assert sorted(polo_fast.spot.__all__) == ["BACKEND", "Client", "Signer", "sign"]
     with pytest.raises(AttributeError):
         polo_fast.spot.nothing  # noqa: B018
 
