@@ -56,10 +56,11 @@ bench-sign: venv benchmarks/floor_sign benchmarks/floor_spot
 bench-roundtrip: venv
 	$(PY) benchmarks/bench_roundtrip.py
 
+# Both APIs in one run (legacy and Spot stand-ins, one idle phase): about 8 minutes here.
 bench-latency: venv
-	$(PY) -m polo_fast bench --out bench-out
+	$(PY) -m polo_fast bench --api both --out bench-out
 
-# The main job: the stand-in exchange, the WAN profiles, every client side by side.
+# The main job: the stand-in exchanges, the WAN profiles, every client side by side.
 bench: bench-latency
 
 clean:

@@ -71,6 +71,10 @@ from bench_roundtrip import (  # noqa: E402 - after the path
     server_cert,
 )
 
+from polo_fast.bench.spot_ws import book_messages as _book_messages  # noqa: E402
+from polo_fast.bench.spot_ws import frame as _frame  # noqa: E402
+from polo_fast.bench.spot_ws import interleaved  # noqa: E402
+
 REQUEST = orjson.dumps(
     {
         "id": "1796032849647",
@@ -100,22 +104,6 @@ REPLY = orjson.dumps(
     }
 )
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def _frame(payload: bytes, mask: bytes | None) -> bytes:
-    """One FIN text frame; masked (client to server) when ``mask`` is given."""
-    n = len(payload)
-    bit = 0x80 if mask else 0
-    if n < 126:
-        head = bytes([0x81, bit | n])
-    elif n < 65536:
-        head = bytes([0x81, bit | 126]) + struct.pack("!H", n)
-    else:
-        head = bytes([0x81, bit | 127]) + struct.pack("!Q", n)
-    if not mask:
-        return head + payload
-    masked = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
-    return head + mask + masked
 
 
 def _frame_end(buf: bytes | bytearray, start: int = 0) -> int:
@@ -331,38 +319,9 @@ it is a dependency of picows 2.3); ``picows-ssl`` and ``floor`` use the loop's o
 async def _measure(
     port: int, ctx: ssl.SSLContext, n: int, warm: int, rounds: int, only: list[str]
 ) -> dict[str, dict[str, float]]:
-    """Every client on its own warm connection, measured in ``rounds`` interleaved blocks
-    (so a change of machine load hits all of them alike)."""
+    """Every client on its own warm connection, measured by :func:`interleaved`."""
     clients = {name: await CLIENTS[name](port, ctx) for name in only}
-    samples: dict[str, list[float]] = {name: [] for name in clients}
-    cpu: dict[str, float] = dict.fromkeys(clients, 0.0)
-    clock = time.perf_counter
-    for once, _ in clients.values():
-        for _ in range(warm):
-            await once()
-    block = max(1, n // rounds)
-    for _ in range(rounds):
-        for name, (once, _) in clients.items():
-            got = samples[name]
-            cpu0 = time.process_time()
-            for _ in range(block):
-                t0 = clock()
-                await once()
-                got.append(clock() - t0)
-            cpu[name] += time.process_time() - cpu0
-    for _, close in clients.values():
-        result = close()
-        if asyncio.iscoroutine(result):
-            await result
-    out = {}
-    for name, got in samples.items():
-        got.sort()
-        out[name] = {
-            "p50_us": got[len(got) // 2] * 1e6,
-            "p99_us": got[min(len(got) - 1, int(len(got) * 0.99))] * 1e6,
-            "cpu_us": cpu[name] / len(got) * 1e6,
-        }
-    return out
+    return await interleaved(clients, n, warm, rounds)
 
 
 def round_trips(
@@ -440,29 +399,6 @@ class SortedBook:
         """Best ask and best bid."""
         asks, bids = self.prices
         return (asks[0] if asks else None, bids[-1] if bids else None)
-
-
-def _book_messages(levels: int) -> tuple[bytes, list[bytes]]:
-    mid = 37000.0
-    asks = [[f"{mid + 0.5 * (i + 1):.2f}", f"{0.1 + i / 1000:.4f}"] for i in range(levels)]
-    bids = [[f"{mid - 0.5 * (i + 1):.2f}", f"{0.2 + i / 1000:.4f}"] for i in range(levels)]
-
-    def msg(action: str, last: int, ident: int, a: list[Any], b: list[Any]) -> bytes:
-        item = {"symbol": "BTC_USDT", "createTime": 1796032849624, "asks": a, "bids": b,
-                "lastId": last, "id": ident, "ts": 1796032849630}  # fmt: skip
-        return orjson.dumps({"channel": "book_lv2", "data": [item], "action": action})
-
-    snapshot = msg("snapshot", 0, 1, asks, bids)
-    # Update A: an ask changes size, a bid level goes, a new bid level comes; B undoes it.
-    gone, new = bids[10][0], f"{mid - 0.25:.2f}"
-    updates = []
-    for k in range(2, 2002):
-        if k % 2 == 0:
-            a, b = [[asks[3][0], "0.9999"]], [[gone, "0"], [new, "0.05"]]
-        else:
-            a, b = [[asks[3][0], asks[3][1]]], [[gone, bids[10][1]], [new, "0"]]
-        updates.append(msg("update", k - 1, k, a, b))
-    return snapshot, updates
 
 
 def book_updates(levels: int = 100, batches: int = 41) -> dict[str, dict[str, float]]:

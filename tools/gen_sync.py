@@ -17,7 +17,8 @@ It writes the Spot API's twin the same way: ``polo_fast/spot/_sync_api.py`` (cla
 ``polo_fast/spot/_api.py``, the WebSocket trade requests, ``request`` and ``warm_up``).
 The async iterators and async context managers (``order_events``, ``balance_events``,
 ``book_stream``) are skipped here, by name and by their return annotation: their blocking
-twins are written by hand in ``polo_fast/spot/sync.py``. ``tests/spot/test_sync.py`` fails while that file is stale.
+twins are written by hand in ``polo_fast/spot/sync.py``. ``tests/spot/test_sync.py`` fails
+while that file is stale.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 - :func:`main_bench`: signed round trips to the stand-in exchange (through WAN-delay
   proxies, one per RTT profile) or to the real exchange, side by side for several clients
-  and a raw-protocol floor; a table, ``results.json`` and PNG plots.
+  and a raw-protocol floor, on the legacy API, the Spot API (``--api spot``: polo_fast's
+  Spot faces, ccxt 4.5.90, aiohttp) or both; a table, ``results.json`` and PNG plots.
 - :func:`main_colo`: the Cloudflare colo serving this host, TCP/TLS/HTTP timings to the API
-  host, and a verdict against IAD.
+  hosts (legacy and Spot), and a verdict against the target colo (IAD by default).
 
 Both are imported on first call, so ``import polo_fast.bench`` loads nothing heavy.
 """

@@ -24,7 +24,11 @@ __all__ = [
     "PoloFastAsync",
     "PoloFastCompat",
     "PoloFastSync",
+    "close_blocking",
+    "connection_options",
+    "enter_blocking",
     "keep_warm",
+    "single",
 ]
 
 KeyList = Sequence[tuple[str, str]]
@@ -41,7 +45,7 @@ def keep_warm() -> float:
     return KEEP_WARM
 
 
-def _connection_options(url: str) -> dict[str, Any]:
+def connection_options(url: str) -> dict[str, Any]:
     """``keep_warm`` for every polo_fast face (the async and blocking clients take it, the
     drop-in hands it to its client), and ``allow_insecure_http=True`` for a plain ``http://``
     target (the scheme read as the transport reads it: case-insensitively)."""
@@ -58,12 +62,29 @@ def _make(cls: Any, target: Target, keys: list[tuple[str, str]]) -> Any:
         "ca_path": target.ca_path,
         "rate_limit": target.rate_limit,
         "nonce_scale": target.nonce_scale,
-        **_connection_options(target.url),
+        **connection_options(target.url),
     }
     if len(keys) == 1:
         key, secret = keys[0]
         return cls(key, secret, **kw)
     return cls(keys=keys, **kw)
+
+
+def enter_blocking(client: Any) -> Any:
+    """Enter a blocking client's context (``__enter__``) if it has one; return the client."""
+    enter = getattr(client, "__enter__", None)
+    return enter() if enter is not None else client
+
+
+def close_blocking(client: Any) -> None:
+    """Leave a blocking client's context (``__exit__``), or ``close()`` it; None: nothing."""
+    if client is None:
+        return
+    exit_ = getattr(client, "__exit__", None)
+    if exit_ is not None:
+        exit_(None, None, None)
+    else:
+        client.close()
 
 
 class _AllKeys:
@@ -120,9 +141,7 @@ class PoloFastSync(_AllKeys, SyncConn):
         """Create the blocking client."""
         from polo_fast.sync import Client
 
-        client = _make(Client, self.target, self._keys)
-        enter = getattr(client, "__enter__", None)
-        self.client = enter() if enter is not None else client
+        self.client = enter_blocking(_make(Client, self.target, self._keys))
 
     def do_warm_up(self) -> None:
         """``client.warm_up()``."""
@@ -144,13 +163,7 @@ class PoloFastSync(_AllKeys, SyncConn):
     def do_close(self) -> None:
         """Close the client (and its loop thread)."""
         client, self.client = self.client, None
-        if client is None:
-            return
-        exit_ = getattr(client, "__exit__", None)
-        if exit_ is not None:
-            exit_(None, None, None)
-        else:
-            client.close()
+        close_blocking(client)
 
 
 class PoloFastCompat(PoloniexApiCalls):
@@ -176,7 +189,7 @@ class PoloFastCompat(PoloniexApiCalls):
         }
         if t.real:
             kw["nonce_scale"] = t.nonce_scale
-        kw.update(_connection_options(t.url))
+        kw.update(connection_options(t.url))
         self.client = Poloniex(self._key, self._secret, **kw)
 
     def do_warm_up(self) -> None:
@@ -200,8 +213,10 @@ class ClientSpec:
         name: the ``--clients`` name.
         label: one line for the table's legend.
         make: builds a Conn for a target and its keys.
-        pooled: True if one instance spreads calls over all parallel-phase keys.
+        pooled: True if one instance takes all parallel-phase keys (and serves the four
+            workers).
         polo_fast: True for polo_fast's own faces.
+        api: the API it speaks: ``legacy`` or ``spot``.
     """
 
     name: str
@@ -209,9 +224,12 @@ class ClientSpec:
     make: Callable[[Target, KeyList], Conn]
     pooled: bool = False
     polo_fast: bool = False
+    api: str = "legacy"
 
 
-def _single(cls: Callable[[Target, str, str], Conn]) -> Callable[[Target, KeyList], Conn]:
+def single(cls: Callable[[Target, str, str], Conn]) -> Callable[[Target, KeyList], Conn]:
+    """A ``make`` for a client built with one (key, secret) pair: the first of the list."""
+
     def make(target: Target, keys: KeyList) -> Conn:
         key, secret = keys[0]
         return cls(target, key, secret)
@@ -242,10 +260,10 @@ CLIENTS: dict[str, ClientSpec] = {
             PoloFastCompat,
             polo_fast=True,
         ),
-        ClientSpec("python-poloniex", "poloniexapi 0.5.7, unmodified", _single(PythonPoloniex)),
-        ClientSpec("requests", "requests + stdlib hmac signing", _single(RequestsBot)),
-        ClientSpec("aiohttp", "aiohttp + stdlib hmac signing", _single(AiohttpBot)),
-        ClientSpec("floor", "raw asyncio protocol, pre-signed request", _single(FloorConn)),
+        ClientSpec("python-poloniex", "poloniexapi 0.5.7, unmodified", single(PythonPoloniex)),
+        ClientSpec("requests", "requests + stdlib hmac signing", single(RequestsBot)),
+        ClientSpec("aiohttp", "aiohttp + stdlib hmac signing", single(AiohttpBot)),
+        ClientSpec("floor", "raw asyncio protocol, pre-signed request", single(FloorConn)),
     )
 }
 

@@ -1,16 +1,21 @@
-"""``polo-fast colo``: which Cloudflare colo serves this host, and how far that is from IAD.
+"""``polo-fast colo``: which Cloudflare colo serves this host, and how far that is from the
+target colo (``--target``, default IAD).
 
 Fetches ``/cdn-cgi/trace`` (by default Cloudflare's own), parses it (:mod:`.trace`), times a
-TCP connect, a TLS handshake and HTTP round trips to the API host (:mod:`.probe`), and gives
-a verdict: in IAD, or not and by about how much latency per request. ``--json`` prints one
-JSON object for scripts. A bad or unreachable answer prints a clear message on stderr and
-exits 1 (2 for a usage error).
+TCP connect, a TLS handshake and HTTP round trips to each API host (:mod:`.probe`;
+``--api-url`` is repeatable and defaults to both ``https://poloniex.com``, the legacy API,
+and ``https://api.poloniex.com``, the Spot API), and gives a verdict: in the target colo, or
+not and (for IAD, the one colo polo-fast has a distance table for) by about how much latency
+per request. ``--target`` takes any 3-letter colo code (``DUB``: the exchange's later
+advice), upper-cased. ``--json`` prints one JSON object for scripts. A bad or unreachable
+answer prints a clear message on stderr and exits 1 (2 for a usage error).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,12 +27,51 @@ from polo_fast.bench.stats import median
 from polo_fast.bench.trace import ColoInfo, TraceError, colo_info, parse_trace
 from polo_fast.cli import Parser, positive
 
-__all__ = ["ColoError", "ColoReport", "fetch_trace", "main_colo", "measure_api", "verdict"]
+__all__ = [
+    "DEFAULT_API_URLS",
+    "DEFAULT_TARGET",
+    "ColoError",
+    "ColoReport",
+    "api_path_for",
+    "build_parser",
+    "colo_code",
+    "fetch_trace",
+    "main_colo",
+    "measure_api",
+    "verdict",
+]
 
 DEFAULT_TRACE_URL = "https://www.cloudflare.com/cdn-cgi/trace"
 DEFAULT_API_URL = "https://poloniex.com"
+#: The API hosts timed when no ``--api-url`` is given: the legacy API's and the Spot API's.
+DEFAULT_API_URLS = ("https://poloniex.com", "https://api.poloniex.com")
 #: A small public answer that comes from the exchange's origin, not the Cloudflare edge.
 DEFAULT_API_PATH = "/public?command=returnOrderBook&currencyPair=BTC_ETH&depth=1"
+#: The same on the Spot API (a host named ``api.*``): a five-level order book.
+SPOT_API_PATH = "/markets/BTC_USDT/orderBook?limit=5"
+#: The colo ``--target`` defaults to: Ashburn, next to the exchange's servers (the seed's
+#: advice; the exchange's later one is DUB).
+DEFAULT_TARGET = "IAD"
+_COLO_CODE = re.compile(r"[A-Z]{3}\Z")
+
+
+def api_path_for(url: str) -> str:
+    """The default path timed on ``url``: :data:`SPOT_API_PATH` on a host named ``api.*``
+    (the Spot API), else :data:`DEFAULT_API_PATH` (the legacy public API)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return SPOT_API_PATH if host.startswith("api.") else DEFAULT_API_PATH
+
+
+def colo_code(text: str) -> str:
+    """``--target``'s type: a 3-letter colo code, upper-cased (``dub`` -> ``DUB``).
+
+    Raises:
+        argparse.ArgumentTypeError: anything but three ASCII letters.
+    """
+    code = text.strip().upper()
+    if not _COLO_CODE.match(code):
+        raise argparse.ArgumentTypeError(f"a 3-letter colo code such as IAD or DUB: {text!r}")
+    return code
 
 
 class ColoError(Exception):
@@ -157,55 +201,75 @@ def measure_api(
 
 @dataclass
 class ColoReport:
-    """Everything ``polo-fast colo`` found out."""
+    """Everything ``polo-fast colo`` found out (``apis``: one timing per API host)."""
 
     trace_url: str
     trace: dict[str, str]
     info: ColoInfo
-    api: ApiTiming | None
+    apis: list[ApiTiming]
     verdict: str
     nearest_profile: str | None = None
 
+    @property
+    def api(self) -> ApiTiming | None:
+        """The first API host's timings (None with ``--no-api``)."""
+        return self.apis[0] if self.apis else None
+
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the ``--json`` output)."""
+        """JSON-ready form (the ``--json`` output; ``api`` is the first of ``apis``)."""
         return {
             "trace_url": self.trace_url,
             "trace": self.trace,
             "colo": self.info.colo,
             "city": self.info.city,
+            "target": self.info.target,
+            "in_target": self.info.in_target,
             "in_iad": self.info.in_iad,
             "est_extra_rtt_ms": self.info.est_extra_rtt_ms,
             "nearest_profile": self.nearest_profile,
             "api": self.api.as_dict() if self.api else None,
+            "apis": [a.as_dict() for a in self.apis],
             "verdict": self.verdict,
         }
 
 
-def verdict(info: ColoInfo, api: ApiTiming | None) -> tuple[str, str | None]:
-    """Return (one-sentence verdict, nearest bench profile) for a colo and the API timings."""
-    measured = ""
-    if api is not None and api.rtt_ms:
-        measured = f"; measured HTTP round trip to the API host {median(api.rtt_ms):.1f} ms"
+def _measured(apis: ApiTiming | Sequence[ApiTiming] | None) -> str:
+    timings = [apis] if isinstance(apis, ApiTiming) else list(apis or ())
+    parts = [f"{a.url} {median(a.rtt_ms):.1f} ms" for a in timings if a.rtt_ms]
+    if not parts:
+        return ""
+    if len(timings) == 1:
+        return f"; measured HTTP round trip to the API host {median(timings[0].rtt_ms):.1f} ms"
+    return "; measured HTTP round trips: " + ", ".join(parts)
+
+
+def verdict(info: ColoInfo, api: ApiTiming | Sequence[ApiTiming] | None) -> tuple[str, str | None]:
+    """Return (one-sentence verdict, nearest bench profile) for a colo and the API timings
+    (one, several, or None), against ``info.target`` (IAD unless ``colo_info`` was given
+    another)."""
+    measured = _measured(api)
+    target = info.target
     if info.colo is None:
         return (
             "unknown: the trace has no colo line, so the serving location is unknown" + measured,
             None,
         )
     where = f"{info.colo} ({info.city})" if info.city else info.colo
-    if info.in_iad:
-        return (
-            f"in IAD: served from {where}, the colo next to Poloniex's servers" + measured,
-            "iad",
-        )
+    if info.in_target or (info.in_target is None and info.in_iad and target == "IAD"):
+        why = "the colo next to Poloniex's servers" if target == "IAD" else "the target colo"
+        return f"in {target}: served from {where}, {why}" + measured, "iad"
     if info.est_extra_rtt_ms is None:
-        return (
-            f"not in IAD: served from {where}, a colo polo-fast has no distance for" + measured,
-            None,
+        why = (
+            "a colo polo-fast has no distance for"
+            if target == "IAD"
+            else "polo-fast's distance table covers IAD only; the measured round trip is the "
+            "figure to read"
         )
+        return f"not in {target}: served from {where}, {why}" + measured, None
     name, rtt = nearest_profile(info.est_extra_rtt_ms)
     return (
-        f"not in IAD: served from {where}, about +{info.est_extra_rtt_ms:.0f} ms per round "
-        f"trip compared with a host in IAD (bench profile '{name}', {rtt:g} ms)" + measured,
+        f"not in {target}: served from {where}, about +{info.est_extra_rtt_ms:.0f} ms per round "
+        f"trip compared with a host in {target} (bench profile '{name}', {rtt:g} ms)" + measured,
         name,
     )
 
@@ -227,8 +291,7 @@ def render(report: ColoReport) -> str:
     lines = [f"colo            {where}    from {report.trace_url}"]
     if extras:
         lines.append(f"                {extras}")
-    api = report.api
-    if api is not None:
+    for api in report.apis:
         n = len(api.tcp_ms)
         lines.append(
             f"API host        {api.url} ({api.address}), {api.tls_version or 'plain TCP'}, "
@@ -249,7 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="polo-fast colo",
         description="Find the Cloudflare colo serving this host, time TCP, TLS and HTTP to "
-        "the API host, and say whether this host is in IAD (Ashburn) or how far from it.",
+        "the API hosts, and say whether this host is served from the target colo (IAD, "
+        "Ashburn, by default) or how far from it.",
+    )
+    p.add_argument(
+        "--target",
+        type=colo_code,
+        default=DEFAULT_TARGET,
+        metavar="COLO",
+        help=f"the colo the bot should be served from: any 3-letter code, upper-cased "
+        f"(default {DEFAULT_TARGET}; the exchange's later advice is DUB)",
     )
     p.add_argument(
         "--url",
@@ -258,13 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--api-url",
-        default=DEFAULT_API_URL,
-        help=f"the API host to time (default {DEFAULT_API_URL})",
+        action="append",
+        default=None,
+        metavar="URL",
+        help=f"an API host to time; repeatable (default both {' and '.join(DEFAULT_API_URLS)})",
     )
     p.add_argument(
         "--api-path",
-        default=DEFAULT_API_PATH,
-        help="path requested on the API host for the HTTP round trip",
+        default=None,
+        help="path requested on each API host for the HTTP round trip (default: "
+        f"{SPOT_API_PATH} on an api.* host, else {DEFAULT_API_PATH})",
     )
     p.add_argument("--no-api", action="store_true", help="only read the trace")
     p.add_argument(
@@ -289,25 +364,29 @@ def main_colo(argv: Sequence[str] | None = None) -> int:
     if args.samples < 1:
         sys.stderr.write("polo-fast colo: --samples must be at least 1\n")
         return 2
+    urls = list(args.api_url or DEFAULT_API_URLS)
     try:
         trace, _ = fetch_trace(args.url, ca_path=args.ca_path, timeout=args.timeout)
-        api = None
+        apis = []
         if not args.no_api:
-            api = measure_api(
-                args.api_url,
-                path=args.api_path,
-                ca_path=args.ca_path,
-                samples=args.samples,
-                timeout=args.timeout,
-            )
+            apis = [
+                measure_api(
+                    url,
+                    path=args.api_path or api_path_for(url),
+                    ca_path=args.ca_path,
+                    samples=args.samples,
+                    timeout=args.timeout,
+                )
+                for url in urls
+            ]
     except ColoError as exc:
         if args.json:
             sys.stdout.write(json.dumps({"error": str(exc)}) + "\n")
         sys.stderr.write(f"polo-fast colo: {exc}\n")
         return 1
-    info = colo_info(trace)
-    text, profile = verdict(info, api)
-    report = ColoReport(args.url, trace, info, api, text, profile)
+    info = colo_info(trace, args.target)
+    text, profile = verdict(info, apis)
+    report = ColoReport(args.url, trace, info, apis, text, profile)
     if args.json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
     else:

@@ -33,7 +33,7 @@ from polo_fast.bench.conn import (
 )
 from polo_fast.bench.probe import make_ssl_context
 
-__all__ = ["AiohttpBot", "PythonPoloniex", "RequestsBot"]
+__all__ = ["AiohttpBot", "PythonPoloniex", "RequestsBot", "aiohttp_session"]
 
 _FORM = "application/x-www-form-urlencoded"
 
@@ -132,15 +132,7 @@ class AiohttpBot(Conn):
 
     async def start(self) -> None:
         """Create the session (no connection yet)."""
-        import aiohttp
-
-        ctx = make_ssl_context(self.target.ca_path)
-        connector = aiohttp.TCPConnector(ssl=ctx, limit=0, ttl_dns_cache=300, keepalive_timeout=60)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=10),
-        )
+        self._session = aiohttp_session(self.target.ca_path)
 
     async def private(self, command: str, params: list[tuple[str, str]] | None = None) -> Any:
         """Sign and POST one private command; return the parsed JSON (strings kept)."""
@@ -172,6 +164,22 @@ class AiohttpBot(Conn):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def aiohttp_session(ca_path: str | None) -> Any:
+    """The hand-written aiohttp bots' session: a tuned ``TCPConnector`` (no connection
+    limit, DNS cache, 60 s keep-alive) trusting ``ca_path``, no cookie jar, 10 s timeout.
+    Call it on the running loop."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(
+        ssl=make_ssl_context(ca_path), limit=0, ttl_dns_cache=300, keepalive_timeout=60
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=10),
+    )
 
 
 _POLONIEX_PREFIX = "https://poloniex.com"

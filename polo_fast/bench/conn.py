@@ -34,7 +34,9 @@ class Target:
         real: True against the real exchange: read-only commands only, limiters on.
         nonce_scale: nonce units per second for the hand-written clients (1000 = ms).
         pair, rate, amount: the resting post-only buy (far below the book) that is
-            placed and then cancelled.
+            placed and then cancelled (the legacy API).
+        symbol, price, quantity: the Spot API's resting ``LIMIT`` buy (far below the
+            stand-in's book, about 37,000 USDT), placed and then cancelled.
     """
 
     url: str
@@ -44,6 +46,22 @@ class Target:
     pair: str = "BTC_ETH"
     rate: str = "0.00001000"
     amount: str = "20"
+    symbol: str = "BTC_USDT"
+    price: str = "20000"
+    quantity: str = "0.001"
+
+    def spot_order(self, client_order_id: str | None = None) -> dict[str, str]:
+        """The Spot API's resting ``LIMIT`` buy as ``POST /orders`` fields (API names)."""
+        order = {
+            "symbol": self.symbol,
+            "side": "BUY",
+            "type": "LIMIT",
+            "price": self.price,
+            "quantity": self.quantity,
+        }
+        if client_order_id is not None:
+            order["clientOrderId"] = client_order_id
+        return order
 
     @property
     def rate_limit(self) -> float | None:

@@ -1,23 +1,32 @@
 """The floor: the least a Python process can do for one signed round trip.
 
+:class:`FloorConn` speaks the legacy API (``POST /tradingApi``), :class:`SpotFloorConn` the
+Spot API (``GET /accounts/balances``, ``POST /orders``, ``DELETE /orders/cid:<id>``, signed
+HMAC-SHA256 in base64 over ``METHOD\nPATH\nPARAMS`` with a ``signTimestamp``).
+
 A raw asyncio :class:`asyncio.Protocol` on an open TLS connection writes a prebuilt,
 pre-signed request (head and body in one buffer) and completes a future when the answer's
 last byte is in (``Content-Length`` or chunked framing, nothing else parsed). All signing is
 done before timing: :meth:`FloorConn.prepare` signs a batch with increasing nonces, in the
 order they will be sent, so the exchange's nonce check passes. Cancels address the order
-by ``clientOrderId``, which is chosen (and signed) in advance too.
+by ``clientOrderId``, which is chosen (and signed) in advance too. Spot requests carry a
+``signTimestamp`` instead of a nonce; they are signed just before their chunk is sent (the
+stand-in accepts a timestamp up to 60 s old).
 
-Answers are checked after each timed section (status 200, no ``error`` member), so an error
-answer can never pass for a fast one.
+Answers are checked after each timed section (status 200; on the legacy API no ``error``
+member), so an error answer can never pass for a fast one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 import ssl
+import time
 from collections import deque
 from typing import cast
 from urllib.parse import urlencode, urlsplit
@@ -25,7 +34,7 @@ from urllib.parse import urlencode, urlsplit
 from polo_fast.bench.conn import BenchClientError, Conn, Nonces, Target
 from polo_fast.bench.probe import make_ssl_context
 
-__all__ = ["FloorConn", "FloorProtocol"]
+__all__ = ["FloorConn", "FloorProtocol", "SpotFloorConn"]
 
 _CL = b"\r\ncontent-length:"
 _TE = b"\r\ntransfer-encoding:"
@@ -131,6 +140,7 @@ class FloorConn(Conn):
         self.tls = parts.scheme == "https"
         default = 443 if self.tls else 80
         host_header = self.host if self.port == default else f"{self.host}:{self.port}"
+        self.host_header = host_header
         self._key = key
         self._secret = secret.encode()
         self._head_prefix = (
@@ -260,12 +270,17 @@ class FloorConn(Conn):
         for a in answers:
             status = a[9:12]
             body = a[a.find(b"\r\n\r\n") + 4 :]
-            if status != b"200" or b'"error"' in body:
+            if status != b"200" or self._refused(body):
                 raise BenchClientError(
                     f"floor: HTTP {status.decode(errors='replace')}: "
                     f"{body[:200].decode(errors='replace')}"
                 )
         return len(answers)
+
+    @staticmethod
+    def _refused(body: bytes) -> bool:
+        """True if a 200 answer's body is a refusal (the legacy API: an ``error`` member)."""
+        return b'"error"' in body
 
     async def close(self) -> None:
         """Close the connection."""
@@ -273,3 +288,64 @@ class FloorConn(Conn):
         if proto is not None and proto.transport is not None:
             proto.transport.close()
             await asyncio.wait([proto.closed], timeout=1.0)
+
+
+class SpotFloorConn(FloorConn):
+    """The Spot API floor: pre-signed requests on one raw TLS connection.
+
+    Balances are ``GET /accounts/balances``; an order is ``POST /orders`` with a compact JSON
+    body (a resting ``LIMIT`` buy with a ``clientOrderId`` chosen in advance), its cancel
+    ``DELETE /orders/cid:<clientOrderId>``. Signed with ``hmac``/``hashlib``/``base64``,
+    untimed, just before each chunk. A Spot refusal always comes with a non-2xx status, so
+    the check after timing reads the status only.
+    """
+
+    name = "floor"
+
+    def __init__(self, target: Target, key: str, secret: str) -> None:
+        super().__init__(target, key, secret)
+        self._spot_head = (
+            f" HTTP/1.1\r\nHost: {self.host_header}\r\nkey: {key}\r\n"
+            "User-Agent: polo-fast-floor\r\nAccept-Encoding: identity\r\n"
+        ).encode()
+        self._warm_up_req = (
+            f"GET /timestamp HTTP/1.1\r\nHost: {self.host_header}\r\n"
+            "User-Agent: polo-fast-floor\r\n\r\n"
+        ).encode()
+        self._cid = f"fl{secrets.token_hex(4)}"
+        self._seq = 0
+
+    def _spot(self, method: str, path: str, body: bytes | None, ts: int) -> bytes:
+        if body:
+            params = b"requestBody=%s&signTimestamp=%d" % (body, ts)
+        else:
+            params = b"signTimestamp=%d" % ts
+        message = b"%s\n%s\n%s" % (method.encode(), path.encode(), params)
+        sig = base64.b64encode(hmac.new(self._secret, message, hashlib.sha256).digest())
+        parts = [method.encode(), b" ", path.encode(), self._spot_head]
+        parts += [b"signTimestamp: %d\r\nsignature: " % ts, sig, b"\r\n"]
+        if body:
+            parts.append(b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body))
+        parts += [b"\r\n", body or b""]
+        return b"".join(parts)
+
+    def prepare(self, kind: str, n: int) -> None:
+        """Pre-sign ``n`` balances requests, or ``n`` order + cancel pairs, in send order."""
+        t = self.target
+        ts = time.time_ns() // 1_000_000
+        for _ in range(n):
+            if kind == "balances":
+                self._queue.append(self._spot("GET", "/accounts/balances", None, ts))
+            elif kind == "orders":
+                self._seq += 1
+                cid = f"{self._cid}-{self._seq}"
+                body = json.dumps(t.spot_order(cid), separators=(",", ":")).encode()
+                self._queue.append(self._spot("POST", "/orders", body, ts))
+                self._queue.append(self._spot("DELETE", f"/orders/cid:{cid}", None, ts))
+            else:
+                raise ValueError(f"unknown request kind {kind!r}")
+
+    @staticmethod
+    def _refused(body: bytes) -> bool:
+        """Never: a Spot refusal has a non-2xx status (a cancel's 200 body holds ``code``)."""
+        return False

@@ -73,6 +73,7 @@ def host_facts(
                 "httptools",
                 "requests",
                 "poloniexapi",
+                "ccxt",
             )
         },
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from polo_fast.testing.keys import make_keys
 
 __all__ = [
+    "FIRST_OPS",
     "PARALLEL_KEYS",
     "CellKeys",
     "CellResult",
@@ -137,6 +138,7 @@ class CellResult:
     profile: str
     rtt_ms: float
     first_op: str
+    api: str = "legacy"
     cold_ms: list[float] = field(default_factory=list)
     after_warm_up_ms: list[float] = field(default_factory=list)
     warm_up_ms: list[float] = field(default_factory=list)
@@ -158,6 +160,17 @@ class CellResult:
         return self.parallel_requests / self.parallel_seconds
 
 
-def new_result(client: str, profile: str, rtt_ms: float, real: bool) -> CellResult:
-    """An empty result for one cell (its first request is an order unless ``real``)."""
-    return CellResult(client, profile, rtt_ms, "returnBalances" if real else "buy")
+#: What each API's first request is called in the results: (order, read-only request).
+FIRST_OPS = {
+    "legacy": ("buy", "returnBalances"),
+    "spot": ("POST /orders", "GET /accounts/balances"),
+}
+
+
+def new_result(
+    client: str, profile: str, rtt_ms: float, real: bool, api: str = "legacy"
+) -> CellResult:
+    """An empty result for one cell of ``api`` (its first request is an order unless
+    ``real``)."""
+    order, read = FIRST_OPS[api]
+    return CellResult(client, profile, rtt_ms, read if real else order, api)

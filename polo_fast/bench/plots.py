@@ -1,8 +1,10 @@
 """PNG plots of bench results (matplotlib, imported here only, with the Agg backend).
 
 - ``cdf_<profile>.png``: the latency CDF of warm ``returnBalances`` at one profile, one line
-  per client (log-scale x, so the floor and a slow client both stay readable).
-- ``bars.png``: p50 and p99 per client, one group per profile (log-scale y).
+  per client (log-scale x, so the floor and a slow client both stay readable);
+  ``cdf_spot_<profile>.png`` the same for the Spot API's ``GET /accounts/balances``.
+- ``bars.png``: p50 and p99 per client, one group per profile (Spot API: ``spot <profile>``;
+  log-scale y).
 - ``compare.png`` (``--compare``): p50 and p99 per client for each host and profile.
 """
 
@@ -35,16 +37,22 @@ def _distinct(cells: Sequence[Mapping[str, Any]], field: str) -> list[str]:
     return list(dict.fromkeys(c[field] for c in cells))
 
 
+def _group(cell: Mapping[str, Any]) -> str:
+    """A cell's block: its profile (legacy API), ``spot <profile>`` (Spot API)."""
+    api = cell.get("api") or "legacy"
+    return str(cell["profile"]) if api == "legacy" else f"{api} {cell['profile']}"
+
+
 def plot_cdfs(doc: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> list[Path]:
     """One CDF PNG per profile; returns the files written."""
     plt = _plt()
     cells: list[Mapping[str, Any]] = list(doc["results"])
     written: list[Path] = []
-    for prof in _distinct(cells, "profile"):
+    for prof in dict.fromkeys(_group(c) for c in cells):
         fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
         drawn = False
         for c in cells:
-            if c["profile"] != prof:
+            if _group(c) != prof:
                 continue
             xs = sorted(_samples(c))
             if not xs:
@@ -58,8 +66,10 @@ def plot_cdfs(doc: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> list[P
                 linewidth=2.2 if c["client"] in ("polo_fast", "floor") else 1.3,
             )
             drawn = True
-        rtt = next((c.get("rtt_ms") for c in cells if c["profile"] == prof), None)
-        title = f"signed returnBalances, warm - profile {prof}"
+        rtt = next((c.get("rtt_ms") for c in cells if _group(c) == prof), None)
+        spot = prof.startswith("spot ")
+        op = "GET /accounts/balances" if spot else "returnBalances"
+        title = f"signed {op}, warm - profile {prof.removeprefix('spot ')}"
         if isinstance(rtt, (int, float)):
             title += f" (RTT {rtt:g} ms)"
         ax.set_title(title)
@@ -72,7 +82,7 @@ def plot_cdfs(doc: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> list[P
             ax.legend(loc="lower right", fontsize=8)
         else:
             ax.text(0.5, 0.5, "no samples", ha="center", va="center", transform=ax.transAxes)
-        path = Path(out_dir) / f"cdf_{prof}.png"
+        path = Path(out_dir) / f"cdf_{prof.replace(' ', '_')}.png"
         fig.tight_layout()
         fig.savefig(path)
         plt.close(fig)
@@ -108,8 +118,9 @@ def plot_bars(doc: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> Path:
     """Bars of p50 (bar) and p99 (tick) per client, grouped by profile."""
     plt = _plt()
     cells: list[Mapping[str, Any]] = list(doc["results"])
-    profiles, clients = _distinct(cells, "profile"), _distinct(cells, "client")
-    index = {(c["profile"], c["client"]): c for c in cells}
+    profiles = list(dict.fromkeys(_group(c) for c in cells))
+    clients = _distinct(cells, "client")
+    index = {(_group(c), c["client"]): c for c in cells}
 
     def value(prof: str, client: str) -> tuple[float | None, float | None]:
         op = ((index.get((prof, client)) or {}).get("ops") or {}).get("balances") or {}
@@ -117,7 +128,10 @@ def plot_bars(doc: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> Path:
 
     fig, ax = plt.subplots(figsize=(10, 5.5), dpi=100)
     _grouped_bars(ax, profiles, clients, value)
-    ax.set_title("signed returnBalances, warm: p50 (bars) and p99 (ticks) per client")
+    ax.set_title(
+        "signed returnBalances (spot: GET /accounts/balances), warm: p50 (bars) and p99 "
+        "(ticks) per client"
+    )
     ax.set_ylabel("round trip (ms, log scale)")
     path = Path(out_dir) / "bars.png"
     fig.tight_layout()
@@ -141,7 +155,7 @@ def plot_compare(docs: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]
     for doc in docs:
         host = str((doc.get("host") or {}).get("label") or "?")
         for c in doc["results"]:
-            g = f"{host}\n{c['profile']}"
+            g = f"{host}\n{_group(c)}"
             if g not in groups:
                 groups.append(g)
             if c["client"] not in clients:

@@ -27,6 +27,10 @@ its idle time once and not per profile:
    turn. A client that keeps its connections warm pays a warm order; one that does not
    pays a reconnect (or finds its connection closed).
 
+The Spot API's clients (:mod:`.spot_clients`) go through the same phases: their
+``balances`` is a signed ``GET /accounts/balances``, their order a resting ``LIMIT`` buy
+(``POST /orders``) and its cancel ``DELETE /orders/<id>``.
+
 Against the real exchange only read-only commands run (``returnBalances`` is also the first
 request of phases 1, 2 and 5), requests are paced under the exchange's rate limit and phase 4
 is skipped.

@@ -1,14 +1,17 @@
-"""The bench's exchange side, run in a child process: the stand-in plus one WAN proxy per profile.
+"""The bench's exchange side, run in a child process: the stand-ins plus one WAN proxy per profile.
 
-The stand-in and the proxies live in their own process (pinned to their own core where the
+The stand-ins and the proxies live in their own process (pinned to their own core where the
 machine allows), so the client-side CPU time the bench reads from its own process is the
 clients' alone. Protocol on the pipes: the parent writes one JSON line on stdin
-(``{"keys": {key: secret}, "profiles": [...], "colo": "IAD", "cpus": [1]}``); the child
-answers one JSON line on stdout (``{"url", "ca_path", "proxies": {profile: port},
-"rtt_ms": {profile: ms}, "keepalive_timeout": s, "loop": "uvloop"|"asyncio"}``) once
-everything listens, then serves until its stdin closes. The child runs on
-:mod:`polo_fast._loop`'s loop (uvloop where installed), as ``polo-fast exchange`` does.
-Secrets travel only over the pipe, never on a command line.
+(``{"keys": {key: secret}, "profiles": [...], "apis": ["legacy", "spot"], "colo": "IAD",
+"cpus": [1]}``); the child answers one JSON line on stdout once everything listens, then
+serves until its stdin closes: per API (``legacy``: :class:`~polo_fast.testing.exchange.
+StandInExchange`; ``spot``: :class:`~polo_fast.testing.spot.SpotExchange`, both with rate
+limits off) ``{"url", "ca_path", "proxies": {profile: port}, "keepalive_timeout": s}`` under
+``"apis"``, plus ``"rtt_ms": {profile: ms}`` and ``"loop": "uvloop"|"asyncio"``. The
+``loopback`` profile (:data:`LOOPBACK`) has no proxy: its clients talk to the stand-in
+directly. The child runs on :mod:`polo_fast._loop`'s loop (uvloop where installed), as
+``polo-fast exchange`` does. Secrets travel only over the pipe, never on a command line.
 """
 
 from __future__ import annotations
@@ -21,17 +24,46 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from polo_fast._loop import run as run_loop
 
-__all__ = ["ExchangeProcess", "ServerInfo", "main"]
+__all__ = ["LOOPBACK", "ExchangeProcess", "ServerInfo", "StandIn", "main", "rtt_of"]
+
+#: The profile without a WAN proxy: the client talks to the stand-in on loopback directly.
+LOOPBACK = "loopback"
+
+
+def rtt_of(profile: str) -> float:
+    """The round trip (ms) a profile adds: :data:`~polo_fast.testing.wan.PROFILES`'s, or 0
+    for :data:`LOOPBACK`."""
+    from polo_fast.testing.wan import PROFILES
+
+    return 0.0 if profile == LOOPBACK else float(PROFILES[profile])
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """Where one API's stand-in and its proxies listen."""
+
+    url: str
+    ca_path: str | None
+    proxies: dict[str, int]
+    keepalive_timeout: float | None = None
+
+    def profile_url(self, profile: str) -> str:
+        """The base URL that reaches the stand-in through ``profile``'s WAN proxy (the
+        stand-in's own URL for :data:`LOOPBACK`)."""
+        if profile == LOOPBACK:
+            return self.url
+        return f"https://127.0.0.1:{self.proxies[profile]}"
 
 
 @dataclass(frozen=True)
 class ServerInfo:
-    """Where the child's stand-in and proxies listen."""
+    """Where the child's stand-ins and proxies listen (``url``, ``ca_path``, ``proxies``:
+    the first API's, for callers of one API)."""
 
     url: str
     ca_path: str | None
@@ -41,36 +73,58 @@ class ServerInfo:
     keepalive_timeout: float | None = None
     loop: str = ""
     """The child's event loop: ``uvloop`` or ``asyncio`` (its loop class's package)."""
+    apis: dict[str, StandIn] = field(default_factory=dict)
+    """Every API's stand-in: ``legacy``, ``spot``."""
 
-    def profile_url(self, profile: str) -> str:
-        """The base URL that reaches the stand-in through ``profile``'s WAN proxy."""
-        return f"https://127.0.0.1:{self.proxies[profile]}"
+    def profile_url(self, profile: str, api: str | None = None) -> str:
+        """The base URL that reaches ``api``'s stand-in (default: the first API's) through
+        ``profile``'s WAN proxy."""
+        if api is not None:
+            return self.apis[api].profile_url(profile)
+        return StandIn(self.url, self.ca_path, self.proxies).profile_url(profile)
+
+
+def _standin(api: str, keys: dict[str, str], colo: str) -> Any:
+    """The stand-in of ``api`` (not started), rate limits off."""
+    if api == "spot":
+        from polo_fast.testing.spot import SpotExchange
+
+        return SpotExchange(keys=keys, rate_limit_scale=None, colo=colo)
+    from polo_fast.testing.exchange import StandInExchange
+
+    return StandInExchange(keys=keys, rate_limit=None, colo=colo, max_open_orders=10_000)
 
 
 async def _serve(cfg: dict[str, Any]) -> None:
-    from polo_fast.testing.exchange import StandInExchange
     from polo_fast.testing.wan import PROFILES, WanProxy
 
     keys: dict[str, str] = cfg["keys"]
     profiles: list[str] = cfg.get("profiles", [])
     loop = asyncio.get_running_loop()
     async with contextlib.AsyncExitStack() as stack:
-        ex = await stack.enter_async_context(
-            StandInExchange(
-                keys=keys, rate_limit=None, colo=cfg.get("colo", "IAD"), max_open_orders=10_000
-            )
-        )
-        port = ex.url.rpartition(":")[2]
-        proxies: dict[str, int] = {}
-        for name in profiles:
-            proxy = await stack.enter_async_context(WanProxy("127.0.0.1", int(port), profile=name))
-            proxies[name] = int(proxy.port)
+        apis: dict[str, Any] = {}
+        for api in cfg.get("apis") or ["legacy"]:
+            ex = await stack.enter_async_context(_standin(api, keys, cfg.get("colo", "IAD")))
+            port = ex.url.rpartition(":")[2]
+            proxies: dict[str, int] = {}
+            for name in profiles:
+                if name == LOOPBACK:
+                    continue
+                proxy = await stack.enter_async_context(
+                    WanProxy("127.0.0.1", int(port), profile=name)
+                )
+                proxies[name] = int(proxy.port)
+            apis[api] = {
+                "url": ex.url,
+                "ca_path": ex.ca_path,
+                "proxies": proxies,
+                "keepalive_timeout": ex.keepalive_timeout,
+            }
+        first = next(iter(apis.values()))
         info = {
-            "url": ex.url,
-            "ca_path": ex.ca_path,
-            "proxies": proxies,
-            "rtt_ms": {n: float(PROFILES[n]) for n in profiles},
-            "keepalive_timeout": ex.keepalive_timeout,
+            **first,
+            "apis": apis,
+            "rtt_ms": {n: 0.0 if n == LOOPBACK else float(PROFILES[n]) for n in profiles},
             "loop": type(loop).__module__.partition(".")[0],
         }
         sys.stdout.write(json.dumps(info) + "\n")
@@ -100,8 +154,9 @@ class ExchangeProcess:
     """Start the child (:func:`main`) and read where it listens; stop it on exit.
 
     Args:
-        keys: every key -> secret the run will use.
-        profiles: the WAN profiles to start one proxy for each.
+        keys: every key -> secret the run will use (every stand-in knows all of them).
+        profiles: the WAN profiles to start one proxy for each (per API).
+        apis: the stand-ins to start: ``legacy``, ``spot`` or both.
         cpus: CPUs to pin the child to (None: no pinning).
         loop: the child's event loop: ``uvloop`` (the default: :mod:`polo_fast._loop`'s,
             as ``polo-fast exchange`` uses; stock asyncio where uvloop is not installed) or
@@ -114,6 +169,7 @@ class ExchangeProcess:
         keys: dict[str, str],
         profiles: Sequence[str],
         *,
+        apis: Sequence[str] = ("legacy",),
         cpus: Sequence[int] | None = None,
         loop: str = "uvloop",
         timeout: float = 60.0,
@@ -121,6 +177,7 @@ class ExchangeProcess:
         self._cfg = {
             "keys": keys,
             "profiles": list(profiles),
+            "apis": list(apis),
             "colo": "IAD",
             "cpus": list(cpus) if cpus else None,
             "loop": loop,
@@ -172,6 +229,15 @@ class ExchangeProcess:
             pid=proc.pid,
             keepalive_timeout=data.get("keepalive_timeout"),
             loop=str(data.get("loop", "")),
+            apis={
+                api: StandIn(
+                    url=d["url"],
+                    ca_path=d["ca_path"],
+                    proxies={k: int(v) for k, v in d["proxies"].items()},
+                    keepalive_timeout=d.get("keepalive_timeout"),
+                )
+                for api, d in (data.get("apis") or {}).items()
+            },
         )
         return self.info
 

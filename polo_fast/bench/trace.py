@@ -1,4 +1,5 @@
-"""Cloudflare ``/cdn-cgi/trace`` answers: parsing, colo city names, distance to IAD.
+"""Cloudflare ``/cdn-cgi/trace`` answers: parsing, colo city names, distance to IAD (or
+whether the caller is served from another target colo).
 
 The trace is ``text/plain`` with one ``key=value`` per line (spec §6). It is parsed
 generically: LF or CRLF line ends, blank lines, unknown keys and a missing ``colo`` are all
@@ -225,21 +226,35 @@ class ColoInfo:
         city: the city for common codes, else None.
         in_iad: True for ``IAD``; None when the colo is unknown.
         est_extra_rtt_ms: the estimated extra round trip per request compared with a host
-            in IAD (None for an unlisted or missing code).
+            in the target colo (None for an unlisted or missing code, and for a target
+            other than IAD unless the colo is the target: the table only knows distances to
+            IAD).
+        target: the colo the bot should be served from (``IAD`` by default).
+        in_target: True when served from ``target``; None when the colo is unknown.
     """
 
     colo: str | None
     city: str | None
     in_iad: bool | None
     est_extra_rtt_ms: float | None
+    target: str = "IAD"
+    in_target: bool | None = None
 
 
-def colo_info(trace: Mapping[str, str]) -> ColoInfo:
-    """Describe the colo named by a parsed trace."""
+def colo_info(trace: Mapping[str, str], target: str = "IAD") -> ColoInfo:
+    """Describe the colo named by a parsed trace, against the ``target`` colo."""
+    target = target.strip().upper()
     raw = trace.get("colo")
     if raw is None or not raw.strip():
-        return ColoInfo(None, None, None, None)
+        return ColoInfo(None, None, None, None, target, None)
     code = raw.strip().upper()
+    here = code == target
     if not _COLO_RE.match(code):
-        return ColoInfo(code, None, code == "IAD", None)
-    return ColoInfo(code, city(code), code == "IAD", IAD_RTT_MS.get(code))
+        return ColoInfo(code, None, code == "IAD", 0.0 if here else None, target, here)
+    if here:
+        extra: float | None = 0.0
+    elif target == "IAD":
+        extra = IAD_RTT_MS.get(code)
+    else:
+        extra = None
+    return ColoInfo(code, city(code), code == "IAD", extra, target, here)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from polo_fast.bench import main_bench, runner
+from polo_fast.bench import main_bench
 from polo_fast.bench.clients import ClientSpec
 from polo_fast.bench.conn import Conn, Target
 from polo_fast.bench.plan import new_result
@@ -51,7 +52,7 @@ def test_every_profile_idles_at_once(run: Any, monkeypatch: pytest.MonkeyPatch) 
         sleeps.append(seconds)
         log.append("idle")
 
-    monkeypatch.setattr(runner.asyncio, "sleep", sleep)
+    monkeypatch.setattr(asyncio, "sleep", sleep)  # the module runner sleeps with
     spec = ClientSpec("recorder", "records calls", lambda t, _k: _Recorder(log, t))
     profiles = ("iad", "frankfurt", "tokyo")
     cells = [
@@ -112,11 +113,11 @@ def test_the_idle_target_is_judged_after_120_s() -> None:
 def test_every_polo_fast_face_is_kept_warm_and_plain_http_is_read_case_insensitively() -> None:
     """The bench gives keep_warm to all three polo_fast faces, the drop-in included (it takes
     it through its client options), and opts in to plain HTTP whatever the scheme's case."""
-    from polo_fast.bench.clients import KEEP_WARM, _connection_options
+    from polo_fast.bench.clients import KEEP_WARM, connection_options
     from polo_fast.compat.poloniex import Poloniex
 
-    assert _connection_options("https://127.0.0.1:1") == {"keep_warm": KEEP_WARM}
+    assert connection_options("https://127.0.0.1:1") == {"keep_warm": KEEP_WARM}
     for url in ("http://127.0.0.1:1", "HTTP://127.0.0.1:1"):
-        assert _connection_options(url) == {"keep_warm": KEEP_WARM, "allow_insecure_http": True}
-    drop_in = Poloniex("K", "S", url="http://127.0.0.1:1", **_connection_options("http://x"))
+        assert connection_options(url) == {"keep_warm": KEEP_WARM, "allow_insecure_http": True}
+    drop_in = Poloniex("K", "S", url="http://127.0.0.1:1", **connection_options("http://x"))
     assert drop_in._options["keep_warm"] == KEEP_WARM
