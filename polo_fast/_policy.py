@@ -164,6 +164,32 @@ def check_number(name: str, value: object, *, allow_none: bool = False) -> None:
     raise PoloniexArgumentError(f"{name} must be a positive number{extra}, not {value!r}")
 
 
+def check_connection_options(
+    *,
+    timeout: object,
+    read_retries: object,
+    max_answer_bytes: object,
+    keep_warm: object,
+    allow_insecure_http: object,
+) -> None:
+    """The options both clients hand to their transport and retry loop, checked alike.
+
+    Raises:
+        PoloniexArgumentError: naming the option refused.
+    """
+    check_number("timeout", timeout)
+    if type(read_retries) is not int or read_retries < 0:
+        raise PoloniexArgumentError(f"read_retries must be an int >= 0, not {read_retries!r}")
+    if type(max_answer_bytes) is not int or max_answer_bytes < 1024:
+        raise PoloniexArgumentError(
+            f"max_answer_bytes must be an int >= 1024, not {max_answer_bytes!r}"
+        )
+    if keep_warm is not None and keep_warm != 0:
+        check_number("keep_warm", keep_warm)
+    if type(allow_insecure_http) is not bool:
+        raise PoloniexArgumentError("allow_insecure_http must be True or False")
+
+
 class Admission:
     """A client's admission of calls: one event loop, one process, none after close; and
     ``async with`` (leaving it calls ``close()``).

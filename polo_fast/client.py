@@ -48,7 +48,14 @@ from urllib.parse import urlencode
 from polo_fast._api import CommandMethods
 from polo_fast._args import PRIVATE_PLANS, PUBLIC_PLANS, Plan, check_key, loose_params
 from polo_fast._owners import OrderOwners
-from polo_fast._policy import FORKS, Admission, Gate, RateLimiter, check_number
+from polo_fast._policy import (
+    FORKS,
+    Admission,
+    Gate,
+    RateLimiter,
+    check_connection_options,
+    check_number,
+)
 from polo_fast.errors import (
     ConnectError,
     MayHaveExecutedError,
@@ -328,18 +335,14 @@ class Client(CommandMethods, HoldsSecret, Admission):
     ) -> None:
         if len({k for k, _ in pairs}) != len(pairs):
             raise PoloniexArgumentError("the same API key is listed twice")
-        check_number("timeout", timeout)
+        check_connection_options(
+            timeout=timeout,
+            read_retries=read_retries,
+            max_answer_bytes=max_answer_bytes,
+            keep_warm=keep_warm,
+            allow_insecure_http=allow_insecure_http,
+        )
         check_number("rate_limit", rate_limit, allow_none=True)
-        if type(read_retries) is not int or read_retries < 0:
-            raise PoloniexArgumentError(f"read_retries must be an int >= 0, not {read_retries!r}")
-        if type(max_answer_bytes) is not int or max_answer_bytes < 1024:
-            raise PoloniexArgumentError(
-                f"max_answer_bytes must be an int >= 1024, not {max_answer_bytes!r}"
-            )
-        if keep_warm is not None and keep_warm != 0:
-            check_number("keep_warm", keep_warm)
-        if type(allow_insecure_http) is not bool:
-            raise PoloniexArgumentError("allow_insecure_http must be True or False")
         nonces = _nonces(nonce, len(pairs), nonce_scale)
         if transport is None:
             origin = parse_origin(url, allow_insecure_http=allow_insecure_http)

@@ -63,7 +63,13 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from polo_fast._policy import FORKS, Admission, RateLimiter, check_number
+from polo_fast._policy import (
+    FORKS,
+    Admission,
+    RateLimiter,
+    check_connection_options,
+    check_number,
+)
 from polo_fast._secret import HoldsSecret
 from polo_fast.errors import (
     ConnectError,
@@ -311,11 +317,15 @@ class Client(SpotMethods, WsMethods, HoldsSecret, Admission):
                     ) from None
         finally:
             del secret  # no frame on the way to an error keeps the secret
-        check_number("timeout", timeout)
+        check_connection_options(
+            timeout=timeout,
+            read_retries=read_retries,
+            max_answer_bytes=max_answer_bytes,
+            keep_warm=keep_warm,
+            allow_insecure_http=allow_insecure_http,
+        )
         if type(connections) is not int or connections < 1:
             raise PoloniexArgumentError(f"connections must be an int >= 1, not {connections!r}")
-        if type(read_retries) is not int or read_retries < 0:
-            raise PoloniexArgumentError(f"read_retries must be an int >= 0, not {read_retries!r}")
         if recv_window is not None and (type(recv_window) is not int or recv_window < 1):
             raise PoloniexArgumentError(
                 f"recv_window must be an int of ms >= 1, not {recv_window!r}"
@@ -326,12 +336,6 @@ class Client(SpotMethods, WsMethods, HoldsSecret, Admission):
             raise PoloniexArgumentError(
                 f"kill_switch must be None or an int of seconds 10-600, not {kill_switch!r}"
             )
-        if type(max_answer_bytes) is not int or max_answer_bytes < 1024:
-            raise PoloniexArgumentError(
-                f"max_answer_bytes must be an int >= 1024, not {max_answer_bytes!r}"
-            )
-        if keep_warm is not None and keep_warm != 0:
-            check_number("keep_warm", keep_warm)
         if not isinstance(ws_url, str) or not ws_url.lower().startswith(("wss://", "ws://")):
             raise PoloniexArgumentError(f"ws_url must be a wss:// URL, not {ws_url!r}")
         rates = _rates(rate_limits)
