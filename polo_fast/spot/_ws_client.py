@@ -47,8 +47,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol, cast
 
 import orjson
 
@@ -56,11 +56,13 @@ from polo_fast.errors import (
     AuthenticationError,
     ConnectionLost,
     ExchangeError,
+    ExchangeUnavailable,
     MayHaveExecutedError,
     PoloniexArgumentError,
-    from_code,
+    PoloniexError,
 )
 from polo_fast.spot import _builders
+from polo_fast.spot.answers import refusal
 from polo_fast.spot.book import Book
 from polo_fast.spot.ws import Connection
 
@@ -389,12 +391,11 @@ class _Private:
             entry.timer.cancel()
             if entry.fut.done():
                 return
-            if msg.get("event") == "error":  # the whole request refused
-                entry.fut.set_exception(
-                    from_code(entry.command, msg.get("code"),
-                              str(msg.get("message") or "refused"),
-                              key=self.owner._ws_key(), payload=msg)
-                )  # fmt: skip
+            if msg.get("event") == "error":  # the whole request refused, typed as on REST
+                try:
+                    _refused(entry.command, msg, self.owner._ws_key())
+                except PoloniexError as exc:
+                    entry.fut.set_exception(exc)
             else:
                 entry.fut.set_result(msg.get("data"))
             return
@@ -885,19 +886,20 @@ class WsMethods:
         since = self._now_ms()
         try:
             data = await priv.request(b"createOrder", "ws_create_order", call.body, cid)
-        except _Dropped as exc:  # never re-sent: what does the exchange know of it?
+            item = data[0] if data else {}
+            if _ok(item.get("code")) and item.get("orderId") is not None:
+                return {
+                    "id": str(item["orderId"]),
+                    "clientOrderId": item.get("clientOrderId") or cid,
+                }
+            _refused("ws_create_order", item, self._ws_key())
+        except (_Dropped, ExchangeUnavailable) as exc:
+            # never re-sent (a lost reply, or an internal failure of the exchange: 500, 603,
+            # 415): what does the exchange know of it?
             assert cid is not None  # build() gives every created order one
             return await self._settle(
                 "ws_create_order", cid, str(exc), body=call.body, since_ms=since
             )
-        item = data[0] if data else {}
-        code = item.get("code")
-        if _ok(code) and item.get("orderId") is not None:
-            return {"id": str(item["orderId"]), "clientOrderId": item.get("clientOrderId") or cid}
-        raise from_code(
-            "ws_create_order", code, str(item.get("message") or "refused"),
-            key=self._ws_key(), payload=item,
-        )  # fmt: skip
 
     async def ws_cancel_orders(
         self, *, order_ids: Iterable[str] = (), client_order_ids: Iterable[str] = ()
@@ -927,12 +929,14 @@ class WsMethods:
         delay = self._rate_delay(call.endpoint.method)  # the key's budget, as on REST
         if delay > 0.0:
             await asyncio.sleep(delay)
-        priv = await self._ws_private()
+        priv = self._ws_private_socket
+        if priv is None or not priv.conn.is_ready:
+            priv = await self._ws_private()
         try:
             data = await priv.request(event, command, call.body, None)
-        except _Dropped as exc:
+            return _items(command, data, self._ws_key())
+        except (_Dropped, ExchangeUnavailable) as exc:  # outcome unknown: never re-sent
             raise priv.unknown(command, call.body, str(exc)) from None
-        return _items(command, data, self._ws_key())
 
     async def ws_cancel_all_orders(self) -> list[dict[str, Any]]:
         """Cancel every open order of the key over the private WebSocket
@@ -1018,6 +1022,11 @@ def _items(command: str, data: Any, key: str) -> list[dict[str, Any]]:
             and str(item.get("orderId", "0")) == "0"
             and not item.get("clientOrderId")
         ):
-            raise from_code(command, item.get("code"), str(item.get("message") or "refused"),
-                            key=key, payload=item)  # fmt: skip
+            _refused(command, item, key)
     return items
+
+
+def _refused(command: str, item: Mapping[str, Any], key: str) -> NoReturn:
+    """Raise a WebSocket refusal (a reply item or an ``error`` event) as REST raises the same
+    ``{"code", "message"}`` (:func:`polo_fast.spot.answers.refusal`)."""
+    refusal(200, {**item, "message": str(item.get("message") or "refused")}, command, key)

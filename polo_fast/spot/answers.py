@@ -26,7 +26,8 @@ paths (the lane and aiohttp) end in it. What it reads (``poloniex-spot-api.md`` 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 from polo_fast.errors import (
     AuthenticationError,
@@ -37,7 +38,7 @@ from polo_fast.errors import (
 )
 from polo_fast.transport.answers import loads, not_json, refuse_status
 
-__all__ = ["UNKNOWN_OUTCOME_CODES", "classify"]
+__all__ = ["UNKNOWN_OUTCOME_CODES", "classify", "refusal"]
 
 #: Codes after which the exchange may or may not have acted (internal error, timeout).
 UNKNOWN_OUTCOME_CODES = frozenset({500, 603, 415, "500", "603", "415"})
@@ -68,7 +69,7 @@ def classify(status: int, body: bytes, command: str, key: str | None) -> Any:
         code = result.get("code")
         if code in (200, "200", "") or type(code) not in (int, str):
             return result
-        return _refusal(status, result, command, key or None)
+        return refusal(status, result, command, key or None)
     if status < 200 or 300 <= status < 400:
         refuse_status(status, command, key or None)
     if status == 401 and not body.strip():
@@ -87,7 +88,7 @@ def classify(status: int, body: bytes, command: str, key: str | None) -> Any:
             ) from None
         not_json(status, body, command, key or None, exc)
     if type(data) is dict and "message" in data:
-        return _refusal(status, data, command, key or None)
+        return refusal(status, data, command, key or None)
     if status == 429:
         raise RateLimitError(
             "too many requests (HTTP 429)", command=command, status=status, key=key or None
@@ -102,8 +103,11 @@ def classify(status: int, body: bytes, command: str, key: str | None) -> Any:
     raise from_code(command, None, f"HTTP {status}: {str(data)[:200]}", status, key=key or None)
 
 
-def _refusal(status: int, data: dict[str, Any], command: str, key: str | None) -> Any:
-    """Raise the error of a ``{"code", "message"}`` answer."""
+def refusal(status: int, data: Mapping[str, Any], command: str, key: str | None) -> NoReturn:
+    """Raise the error of a ``{"code", "message"}`` answer (REST, or a WebSocket reply with
+    ``status`` 200): an internal failure (500, 603, 415) as outcome-unknown
+    (:class:`ExchangeUnavailable`, settled by the caller, never re-sent), 429 as a rate
+    limit, a timestamp refusal, else the error of its code (:func:`errors.from_code`)."""
     code = data.get("code")
     message = data.get("message")
     text = message if type(message) is str else str(message)

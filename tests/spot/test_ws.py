@@ -20,7 +20,9 @@ from polo_fast.errors import (
     DuplicateClientOrderIdError,
     ExchangeError,
     InsufficientFundsError,
+    MayHaveExecutedError,
     PoloniexArgumentError,
+    RateLimitError,
 )
 from polo_fast.spot import _builders
 from polo_fast.spot._ws_client import (
@@ -790,6 +792,47 @@ def test_an_error_answered_to_a_request_is_raised() -> None:
                                    _builders.cancel_orders(["123"], None))  # fmt: skip
         with pytest.raises(ExchangeError, match="Rate limit exceeded"):
             await owner._ws_create(_limit_order("e1"))
+
+    asyncio.run(body())
+
+
+@pytest.mark.parametrize("how", ["event", "item"])
+@pytest.mark.parametrize("code", [500, 603, 415])
+def test_an_internal_failure_over_the_socket_is_settled_as_on_rest(how: str, code: int) -> None:
+    """500/603/415 (the exchange's own failure: the outcome is unknown) are not a refusal: the
+    order is looked up by its clientOrderId, a cancel reported may-have-executed; as on REST.
+    A 429 stays a rate limit."""
+    failure = {"code": code, "message": "internal request timeout"}
+
+    def reply(rid: str) -> Any:
+        if how == "event":
+            return {"id": rid, "event": "error", **failure}
+        return {"id": rid, "data": [{"orderId": 0, "clientOrderId": "", **failure}]}
+
+    async def body() -> None:
+        owner, _ = _answering(reply)
+        settled: list[tuple[str, str]] = []
+
+        async def settle(command: str, cid: str, reason: str, **kw: Any) -> Any:
+            settled.append((command, cid))
+            return {"id": "9", "clientOrderId": cid}
+
+        owner._settle = settle  # type: ignore[method-assign,assignment]
+        assert await owner._ws_create(_limit_order("u1")) == {"id": "9", "clientOrderId": "u1"}
+        assert settled == [("ws_create_order", "u1")]
+        with pytest.raises(MayHaveExecutedError):
+            await owner._ws_cancel(b"cancelOrders", "ws_cancel_orders",
+                                   _builders.cancel_orders(["123"], None))  # fmt: skip
+
+    asyncio.run(body())
+
+
+def test_a_rate_limit_over_the_socket_is_a_rate_limit_error() -> None:
+    async def body() -> None:
+        owner, _ = _answering(lambda rid: {"id": rid, "event": "error", "code": 429,
+                                           "message": "Rate limit exceeded"})  # fmt: skip
+        with pytest.raises(RateLimitError):
+            await owner._ws_create(_limit_order("r1"))
 
     asyncio.run(body())
 
