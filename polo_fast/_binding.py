@@ -436,7 +436,7 @@ def spot_string_to_sign(call: SpotCall) -> bytes:
         SigningError: the C side refused the input.
     """
     args = _spot_args(call)
-    cap = len(call[0]) + args[2] + 3 * args[4] + 2 * args[6] + args[8] + 64
+    cap = _c_spot_bound(args[2], 0, args[4], args[6], args[8])  # C's own bound, not a copy
     out = alloc("char[]", cap)
     size = _c_spot_sts(*args, out, cap)
     return _unpack(out, ensure(size, _SPOT, SPOT_ERRORS))  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from polo_fast.errors import SigningError, SigningTypeError
 
-__all__ = ["HoldsSecret", "KeyedOnce"]
+__all__ = ["HoldsSecret", "KeyedOnce", "check_head"]
 
 _K = TypeVar("_K", bound="KeyedOnce")
 
@@ -46,6 +46,17 @@ def _wipe(buf: bytearray) -> None:
 
 
 # ---------------------------------------------------------------- the interface
+
+
+def check_head(head: object) -> bytes:
+    """A request writer's prebuilt head: bytes, or refused (both dialects' signers).
+
+    Raises:
+        SigningTypeError: ``head`` is not bytes.
+    """
+    if type(head) is not bytes:
+        raise SigningTypeError(f"head must be bytes, got {type(head).__name__}")
+    return head
 
 
 class HoldsSecret:

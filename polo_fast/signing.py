@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 
 from polo_fast import _binding
 from polo_fast._format import check_nonce, fields, format_value, pairs
-from polo_fast._secret import HoldsSecret, KeyedOnce
+from polo_fast._secret import HoldsSecret, KeyedOnce, check_head
 from polo_fast.errors import SigningError, SigningTypeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -204,7 +204,7 @@ class _PythonSigner(Signer):
 
     def encode_sign_request(self, head: bytes, params: Params, nonce: int) -> bytes:
         """Return the complete request (see :meth:`Signer.encode_sign_request`)."""
-        _check_head(head)
+        check_head(head)
         return _assemble(head, *self.encode_and_sign(params, nonce))
 
     def _fields_sign(self, fields: bytes, n: int, nonce: int) -> tuple[bytes, str]:
@@ -220,11 +220,6 @@ class _PythonSigner(Signer):
             return _assemble(head, *fields_sign(fields, n, nonce))
 
         return request
-
-
-def _check_head(head: object) -> None:
-    if type(head) is not bytes:
-        raise SigningTypeError(f"head must be bytes, got {type(head).__name__}")
 
 
 def _assemble(head: bytes, body: bytes, sign: str) -> bytes:
@@ -272,7 +267,7 @@ class _CffiSigner(Signer):
 
     def encode_sign_request(self, head: bytes, params: Params, nonce: int) -> bytes:
         """Return the complete request (see :meth:`Signer.encode_sign_request`)."""
-        _check_head(head)
+        check_head(head)
         if type(params) is not dict and type(params) is not list:
             params = _reiterable(params)
         data, n = fields(params)

@@ -145,10 +145,6 @@ _DECIMAL_TERMS = ("price", "quantity", "amount", "stopPrice")
 _DEFAULT_TYPES = {b"/orders/": "MARKET", b"/smartorders/": "STOP"}
 
 
-def _now_host_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _public_writer(head: bytes) -> RequestWriter:
     """The unsigned twin of a key's request writer: ``GET path[?query]`` and ``head``."""
 
@@ -601,9 +597,7 @@ class Client(SpotMethods, WsMethods, HoldsSecret, Admission):
         clock): rate-limited, stamped now, written and sent."""
         limiter = slot.limits.get(command)
         if limiter is not None:
-            delay = limiter.reserve()
-            if delay > 0.0:
-                await asyncio.sleep(delay)
+            await limiter.acquire()
         try:
             data = slot.write(method, path, fields, n, body, self._now_ms())
         except (SigningError, TypeError) as exc:

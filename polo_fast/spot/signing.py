@@ -63,7 +63,7 @@ from urllib.parse import quote
 from polo_fast import _binding
 from polo_fast._binding import SPOT_MAX_PARAMS, spot_refusal
 from polo_fast._format import MAX_TEXT, format_value
-from polo_fast._secret import KeyedOnce
+from polo_fast._secret import KeyedOnce, check_head
 from polo_fast.errors import SigningError, SigningTypeError
 
 __all__ = [
@@ -360,12 +360,6 @@ class Signer(KeyedOnce):
 _BODY_METHODS = {m: _METHOD_BYTES[m] for m in ("POST", "PUT", "DELETE")}
 
 
-def _check_head(head: object) -> bytes:
-    if type(head) is not bytes:
-        raise SigningTypeError(f"head must be bytes, got {type(head).__name__}")
-    return head
-
-
 class _CffiSigner(Signer):
     """The compiled path: ``csrc/polo_spot.c`` through :mod:`polo_fast._binding`."""
 
@@ -388,7 +382,7 @@ class _CffiSigner(Signer):
 
     def _request_writer(self, head: bytes) -> RequestWriter:
         """See :meth:`Signer._request_writer` (here: one C call into a private buffer)."""
-        return _binding.spot_request_writer(self._s, _check_head(head), check_timestamp)
+        return _binding.spot_request_writer(self._s, check_head(head), check_timestamp)
 
 
 class _PythonSigner(Signer):
@@ -417,7 +411,7 @@ class _PythonSigner(Signer):
 
     def _request_writer(self, head: bytes) -> RequestWriter:
         """See :meth:`Signer._request_writer` (here: split, quote, hmac, join)."""
-        _check_head(head)
+        check_head(head)
         b64 = self._b64
 
         def request(
